@@ -1,0 +1,83 @@
+"""Every error childsafe raises on purpose, in one tree.
+
+    ChildsafeError                 base: catch this to handle any childsafe failure
+    ├── ConfigError                settings that cannot work (bad URL, unwritable home)
+    ├── ContentError               one item could not be read or decoded
+    │   ├── UnsupportedContent     not a kind this hasher handles (a text file given to pdq)
+    │   ├── CorruptContent         truncated, zero-byte or undecodable bytes
+    │   └── ContentTooLarge        over a size or pixel limit (decompression bombs)
+    ├── HashFormatError            a hash string that is not valid for its type
+    ├── BankError                  bank store problems
+    │   ├── BankNotFound
+    │   └── BankImportError        a bank file that cannot be imported (carries the line number)
+    ├── IndexError_                index files that are missing, stale or damaged
+    └── PluginError                a plugin not on the allow-list, or one that fails to load
+
+Why a tree: batch commands turn a ``ContentError`` into a per-item error row and go on
+(DESIGN rule 4), while a ``BankImportError`` aborts the whole import (all-or-nothing). The
+message of every error names the item it is about, so it can be shown to a user as it is.
+"""
+
+from __future__ import annotations
+
+
+class ChildsafeError(Exception):
+    """Base class of every error childsafe raises on purpose."""
+
+
+class ConfigError(ChildsafeError):
+    """Settings that cannot work."""
+
+
+class ContentError(ChildsafeError):
+    """One item could not be read, decoded or hashed; the batch goes on."""
+
+
+class UnsupportedContent(ContentError):
+    """The item is not of a kind this hasher handles."""
+
+
+class CorruptContent(ContentError):
+    """The bytes are truncated, empty or not decodable."""
+
+
+class ContentTooLarge(ContentError):
+    """The item is over a configured size or pixel limit."""
+
+
+class HashFormatError(ChildsafeError, ValueError):
+    """A hash string that is not valid for its hash type."""
+
+
+class BankError(ChildsafeError):
+    """A bank store problem."""
+
+
+class BankNotFound(BankError, KeyError):
+    """No bank of that name."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; we want it plain
+        return str(self.args[0]) if self.args else "bank not found"
+
+
+class BankImportError(BankError):
+    """A bank file that cannot be imported; nothing was written.
+
+    ``line`` is the 1-based line (or record) number of the first bad record, when known.
+    """
+
+    def __init__(self, message: str, *, source: str = "", line: int | None = None) -> None:
+        self.source = source
+        self.line = line
+        where = source
+        if line is not None:
+            where = f"{source}:{line}" if source else f"line {line}"
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class IndexError_(ChildsafeError):  # noqa: N801 - the builtin IndexError is taken
+    """An index file that is missing, stale or damaged."""
+
+
+class PluginError(ChildsafeError):
+    """A plugin that is not allowed or fails to load."""
