@@ -1,0 +1,103 @@
+"""SQLAlchemy Core tables for banks, entries, version log and allow-lists.
+
+Core rather than ORM because bulk import is the hot path: a million rows go through a temp
+table and one ``INSERT ... SELECT``, never through an identity map. The Alembic migrations
+define the same schema on their own (migrations must not change when this module does);
+``tests/storage`` checks the two agree.
+
+Entries are never deleted by an import, only tombstoned (``deleted``, ``removed_version``),
+so :meth:`~childsafe.banks.base.BankStore.changes_since` can report removals to an index
+built at an older version. ``first_added_version`` survives a revive (a tombstoned hash
+added again): together with ``removed_version``, which a revive keeps, it tells whether an
+entry may have been in an index built at version v.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+# SQLite only aliases ROWID (fast, implicit autoincrement) for a plain INTEGER PRIMARY KEY.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+banks = Table(
+    "banks",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("version", Integer, nullable=False, default=0),
+    Column("description", Text, nullable=False, default=""),
+    Column("pdq_radius", Integer, nullable=False, default=31),
+    Column("pdq_quality_floor", Integer, nullable=False, default=50),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+entries = Table(
+    "entries",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("bank_id", Integer, ForeignKey("banks.id", ondelete="CASCADE"), nullable=False),
+    Column("hash_type", String(32), nullable=False),
+    Column("value", Text, nullable=False),
+    Column("label", Text),
+    Column("source", Text),
+    Column("external_id", Text),
+    Column("member", Text),
+    Column("added_at", DateTime(timezone=True), nullable=False),
+    Column("added_version", Integer, nullable=False),
+    Column("first_added_version", Integer, nullable=False),
+    Column("deleted", Boolean, nullable=False, default=False),
+    Column("removed_at", DateTime(timezone=True)),
+    Column("removed_version", Integer),
+    UniqueConstraint("bank_id", "hash_type", "value", name="uq_entries_bank_hash"),
+    Index("ix_entries_bank_added", "bank_id", "added_version"),
+    # Tombstones are few: a partial index keeps removal look-ups cheap without slowing imports.
+    Index(
+        "ix_entries_bank_removed",
+        "bank_id",
+        "removed_version",
+        sqlite_where=Column("removed_version").isnot(None),
+        postgresql_where=Column("removed_version").isnot(None),
+    ),
+)
+
+bank_versions = Table(
+    "bank_versions",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("bank_id", Integer, ForeignKey("banks.id", ondelete="CASCADE"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("op", String(16), nullable=False),
+    Column("source", Text, nullable=False, default=""),
+    Column("added", Integer, nullable=False, default=0),
+    Column("duplicates", Integer, nullable=False, default=0),
+    Column("removed", Integer, nullable=False, default=0),
+    Index("ix_bank_versions_bank", "bank_id", "version"),
+)
+
+allowlist = Table(
+    "allowlist",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("bank_id", Integer, ForeignKey("banks.id", ondelete="CASCADE"), nullable=False),
+    Column("hash_type", String(32), nullable=False),
+    Column("value", Text, nullable=False),
+    Column("reason", Text, nullable=False, default=""),
+    Column("added_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("bank_id", "hash_type", "value", name="uq_allowlist_bank_hash"),
+)
