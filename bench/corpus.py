@@ -105,7 +105,9 @@ def _tile(rng: np.random.Generator, photos: tuple[str, ...], size: tuple[int, in
     return _recolour(rng, piece.resize((w, h), resample))
 
 
-def _photo_scene(rng: np.random.Generator, photos: tuple[str, ...], size: tuple[int, int]) -> Image.Image:
+def _photo_scene(
+    rng: np.random.Generator, photos: tuple[str, ...], size: tuple[int, int]
+) -> Image.Image:
     """One crop filling the canvas, or a collage of 2-4 crops."""
     w, h = size
     layout = rng.choice(["single", "single", "single", "hsplit", "vsplit", "grid"])

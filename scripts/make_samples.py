@@ -55,7 +55,7 @@ def main() -> None:
         "chelsea.jpg": jpeg(photo("chelsea")),  # unrelated: must not match
         "camera.webp": b"",
         "broken.jpg": known["coffee"][: len(known["coffee"]) // 3],  # truncated on purpose
-        "notes.txt": "A plain text file: it has digests but no PDQ hash.\n".encode(),
+        "notes.txt": b"A plain text file: it has digests but no PDQ hash.\n",
     }
     buf = io.BytesIO()
     letterbox(Image.open(io.BytesIO(known["rocket"]))).save(buf, "JPEG", quality=85)

@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     )
     allowed_plugins: list[str] | None = Field(
         default=None,
-        description="Plugin names allowed to load besides the built-ins; None allows built-ins only.",
+        description="Plugin names allowed besides the built-ins; None allows built-ins only.",
     )
 
     @property

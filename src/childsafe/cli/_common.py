@@ -39,7 +39,7 @@ def settings_from(ctx: click.Context) -> Settings:
 @contextmanager
 def open_store(settings: Settings) -> Iterator[BankStore]:
     """Open the configured store, turning connection failures into a clean exit."""
-    from childsafe.storage import open_store as _open  # noqa: PLC0415 - keep `hash` fast
+    from childsafe.storage import open_store as _open
 
     try:
         settings.home.mkdir(parents=True, exist_ok=True)
@@ -87,7 +87,7 @@ def progress(enabled: bool = True) -> Progress:
 
 def parse_type_value(spec: str) -> tuple[str, str]:
     """Split ``TYPE:VALUE`` (``pdq:ab12…``) and canonicalise the value."""
-    from childsafe.hashing.formats import canonical  # noqa: PLC0415
+    from childsafe.hashing.formats import canonical
 
     hash_type, sep, value = spec.partition(":")
     if not sep or not value:

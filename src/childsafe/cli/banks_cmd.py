@@ -60,43 +60,67 @@ def _bank_dict(bank: Bank) -> dict[str, Any]:
 @banks.command("import")
 @click.argument("bank")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="auto", show_default=True,
-              help="File format; auto sniffs it from the content.")
-@click.option("--type", "hash_type", type=click.Choice(HASH_TYPES),
-              help="Hash type for files that do not name it (plain text, CSV without a type column).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="auto",
+    show_default=True,
+    help="File format; auto sniffs it from the content.",
+)
+@click.option(
+    "--type",
+    "hash_type",
+    type=click.Choice(HASH_TYPES),
+    help="Hash type for files that do not name it (plain text, CSV without a type column).",
+)
 @click.option("--label", help="Label (classification) for entries that carry none.")
-@click.option("--source", help="Source list name recorded with each entry (default: the file name).")
+@click.option(
+    "--source", help="Source list name recorded with each entry (default: the file name)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
-def import_cmd(ctx: click.Context, bank: str, file: Path, fmt: str, hash_type: str | None,
-               label: str | None, source: str | None, as_json: bool) -> None:
+def import_cmd(
+    ctx: click.Context,
+    bank: str,
+    file: Path,
+    fmt: str,
+    hash_type: str | None,
+    label: str | None,
+    source: str | None,
+    as_json: bool,
+) -> None:
     """Import FILE into BANK (created if needed).
 
     One bad line fails the whole import with its line number and leaves the bank as it was.
     Duplicates are counted, not doubled; tombstones (deleted entries) remove hashes.
     """
-    from childsafe.banks.importer import import_file  # noqa: PLC0415
+    from childsafe.banks.importer import import_file
 
     with _store(ctx) as store:
-        res = import_file(store, bank, file, fmt=fmt, hash_type=hash_type, label=label,
-                          source=source)
+        res = import_file(
+            store, bank, file, fmt=fmt, hash_type=hash_type, label=label, source=source
+        )
     if as_json:
         emit_json(asdict(res))
     else:
-        click.echo(f"{res.bank} v{res.version}: {res.added} added, {res.duplicates} duplicates, "
-                   f"{res.removed} removed ({res.records} records)")
+        click.echo(
+            f"{res.bank} v{res.version}: {res.added} added, {res.duplicates} duplicates, "
+            f"{res.removed} removed ({res.records} records)"
+        )
 
 
 @banks.command("export")
 @click.argument("bank")
-@click.argument("out", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
-                default=Path("-"))
+@click.argument(
+    "out", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path), default=Path("-")
+)
 @click.option("--format", "fmt", type=click.Choice(FORMATS[1:]), default="csv", show_default=True)
 @click.option("--include-deleted", is_flag=True, help="Also write tombstoned entries.")
 @click.pass_context
 def export_cmd(ctx: click.Context, bank: str, out: Path, fmt: str, include_deleted: bool) -> None:
     """Export BANK to OUT (default stdout) in any importable format."""
-    from childsafe.banks.importer import export_bank  # noqa: PLC0415
+    from childsafe.banks.importer import export_bank
 
     with _store(ctx) as store:
         if str(out) == "-":
@@ -119,8 +143,14 @@ def list_cmd(ctx: click.Context, as_json: bool) -> None:
         return
     table = Table("bank", "version", "entries", "pdq radius", "quality floor", "created")
     for b in all_banks:
-        table.add_row(b.name, str(b.version), str(b.entry_count), str(b.pdq_radius),
-                      str(b.pdq_quality_floor), b.created_at.strftime("%Y-%m-%d %H:%M"))
+        table.add_row(
+            b.name,
+            str(b.version),
+            str(b.entry_count),
+            str(b.pdq_radius),
+            str(b.pdq_quality_floor),
+            b.created_at.strftime("%Y-%m-%d %H:%M"),
+        )
     if not all_banks:
         err_console.print("no banks yet: create one with `childsafe banks import BANK FILE`")
         return
@@ -133,7 +163,7 @@ def list_cmd(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def show_cmd(ctx: click.Context, bank: str, as_json: bool) -> None:
     """Show one bank: settings, entries by type and label, allow-list size."""
-    from collections import Counter  # noqa: PLC0415
+    from collections import Counter
 
     with _store(ctx) as store:
         b = store.get_bank(bank)
@@ -143,8 +173,11 @@ def show_cmd(ctx: click.Context, bank: str, as_json: bool) -> None:
             by_type[e.hash_type] += 1
             by_label[e.label or "(none)"] += 1
         allowed = len(store.allowed(bank))
-    info = _bank_dict(b) | {"by_type": dict(by_type), "by_label": dict(by_label),
-                            "allowed": allowed}
+    info = _bank_dict(b) | {
+        "by_type": dict(by_type),
+        "by_label": dict(by_label),
+        "allowed": allowed,
+    }
     if as_json:
         emit_json(info)
         return
@@ -155,36 +188,58 @@ def show_cmd(ctx: click.Context, bank: str, as_json: bool) -> None:
 @banks.command("create")
 @click.argument("bank")
 @click.option("--description", default="", help="Free text shown by `banks show`.")
-@click.option("--pdq-radius", type=click.IntRange(0, 128), default=31, show_default=True,
-              help="PDQ matches within this many bits.")
-@click.option("--pdq-quality-floor", type=click.IntRange(0, 100), default=50, show_default=True,
-              help="PDQ hashes of lower quality are not matched.")
+@click.option(
+    "--pdq-radius",
+    type=click.IntRange(0, 128),
+    default=31,
+    show_default=True,
+    help="PDQ matches within this many bits.",
+)
+@click.option(
+    "--pdq-quality-floor",
+    type=click.IntRange(0, 100),
+    default=50,
+    show_default=True,
+    help="PDQ hashes of lower quality are not matched.",
+)
 @click.pass_context
-def create_cmd(ctx: click.Context, bank: str, description: str, pdq_radius: int,
-               pdq_quality_floor: int) -> None:
+def create_cmd(
+    ctx: click.Context, bank: str, description: str, pdq_radius: int, pdq_quality_floor: int
+) -> None:
     """Create an empty bank with its own PDQ radius and quality floor."""
     with _store(ctx) as store:
-        store.create_bank(bank, description=description, pdq_radius=pdq_radius,
-                          pdq_quality_floor=pdq_quality_floor)
+        store.create_bank(
+            bank,
+            description=description,
+            pdq_radius=pdq_radius,
+            pdq_quality_floor=pdq_quality_floor,
+        )
     click.echo(f"created bank {bank}")
 
 
 @banks.command("remove")
 @click.argument("bank")
-@click.option("--hash", "hashes", multiple=True, metavar="TYPE:VALUE",
-              help="Remove (tombstone) these entries instead of the whole bank.")
+@click.option(
+    "--hash",
+    "hashes",
+    multiple=True,
+    metavar="TYPE:VALUE",
+    help="Remove (tombstone) these entries instead of the whole bank.",
+)
 @click.option("--yes", is_flag=True, help="Do not ask before dropping a whole bank.")
 @click.pass_context
 def remove_cmd(ctx: click.Context, bank: str, hashes: tuple[str, ...], yes: bool) -> None:
     """Remove entries (--hash) from BANK, or drop the whole bank."""
-    from childsafe.banks.importer import remove_hashes  # noqa: PLC0415
+    from childsafe.banks.importer import remove_hashes
 
     parsed = [parse_type_value(h) for h in hashes]
     with _store(ctx) as store:
         if parsed:
             total = 0
             for hash_type in sorted({t for t, _ in parsed}):
-                res = remove_hashes(store, bank, hash_type, [v for t, v in parsed if t == hash_type])
+                res = remove_hashes(
+                    store, bank, hash_type, [v for t, v in parsed if t == hash_type]
+                )
                 total += res.removed
             click.echo(f"{bank}: {total} entries removed")
             return
@@ -201,8 +256,9 @@ def remove_cmd(ctx: click.Context, bank: str, hashes: tuple[str, ...], yes: bool
 @click.option("--reason", required=True, help="Why these are false positives (kept for audit).")
 @click.option("--undo", is_flag=True, help="Take the hashes off the allow-list again.")
 @click.pass_context
-def allow_cmd(ctx: click.Context, bank: str, hashes: tuple[str, ...], reason: str,
-              undo: bool) -> None:
+def allow_cmd(
+    ctx: click.Context, bank: str, hashes: tuple[str, ...], reason: str, undo: bool
+) -> None:
     """Put hashes of benign content on BANK's false-positive list: their matches are suppressed."""
     parsed = [parse_type_value(h) for h in hashes]
     with _store(ctx) as store:

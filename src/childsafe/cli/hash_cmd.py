@@ -36,8 +36,14 @@ def file_record(fh: FileHashes, types: tuple[str, ...]) -> dict[str, object]:
     help="Hash types to compute (repeatable): md5 sha1 sha256 pdq video_md5 vpdq. "
     "Default: md5 sha1 sha256 pdq, plus video_md5 and vpdq for videos.",
 )
-@click.option("--workers", "-w", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Worker processes.")
+@click.option(
+    "--workers",
+    "-w",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Worker processes.",
+)
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines on stdout, one object per file.")
 @click.pass_context
 def hash_command(
@@ -49,7 +55,7 @@ def hash_command(
     "error"}: pdq is null for files that are not images, error is null or a message.
     Files that cannot be read are reported and the rest are still hashed (exit code 3).
     """
-    from childsafe.hashing.api import hash_paths  # noqa: PLC0415
+    from childsafe.hashing.api import hash_paths
 
     settings = settings_from(ctx)
     explicit = tuple(types)

@@ -45,16 +45,38 @@ def _batches(items: Iterable[FileHashes], n: int) -> Iterator[list[FileHashes]]:
 
 @click.command("match")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--bank", "-b", "bank_names", multiple=True,
-              help="Bank to match against (repeatable). Default: every bank.")
-@click.option("--hash", "hash_specs", multiple=True, metavar="TYPE:VALUE",
-              help="Match a hash you already have, e.g. pdq:<64 hex> (repeatable).")
-@click.option("--workers", "-w", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Worker processes for hashing.")
+@click.option(
+    "--bank",
+    "-b",
+    "bank_names",
+    multiple=True,
+    help="Bank to match against (repeatable). Default: every bank.",
+)
+@click.option(
+    "--hash",
+    "hash_specs",
+    multiple=True,
+    metavar="TYPE:VALUE",
+    help="Match a hash you already have, e.g. pdq:<64 hex> (repeatable).",
+)
+@click.option(
+    "--workers",
+    "-w",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Worker processes for hashing.",
+)
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines on stdout, one object per input.")
 @click.pass_context
-def match_command(ctx: click.Context, paths: tuple[Path, ...], bank_names: tuple[str, ...],
-                  hash_specs: tuple[str, ...], workers: int, as_json: bool) -> None:
+def match_command(
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    bank_names: tuple[str, ...],
+    hash_specs: tuple[str, ...],
+    workers: int,
+    as_json: bool,
+) -> None:
     """Match files, directories (recursively) or hashes against banks.
 
     Images match by PDQ within each bank's radius (default 31 bits), including flipped,
@@ -65,17 +87,18 @@ def match_command(ctx: click.Context, paths: tuple[Path, ...], bank_names: tuple
     Exit code 0: no match; 1: a match; 3: no match but some inputs could not be processed;
     4: the command could not run.
     """
-    from childsafe.hashing.api import hash_paths  # noqa: PLC0415
-    from childsafe.matching.matcher import Matcher  # noqa: PLC0415
+    from childsafe.hashing.api import hash_paths
+    from childsafe.matching.matcher import Matcher
 
     if not paths and not hash_specs:
         raise click.UsageError("give PATH arguments or --hash TYPE:VALUE")
     queries = [parse_type_value(h) for h in hash_specs]
     settings = settings_from(ctx)
-    found = errors = 0
+    found = errors = checked = 0
 
     def report(path: str | None, matches: list[Match], error: str | None) -> None:
-        nonlocal found, errors
+        nonlocal found, errors, checked
+        checked += 1
         found += bool(matches)
         errors += bool(error)
         if as_json:
@@ -94,9 +117,12 @@ def match_command(ctx: click.Context, paths: tuple[Path, ...], bank_names: tuple
             if paths:
                 with progress(not as_json) as bar:
                     task = bar.add_task("matching", total=None)
-                    hashed = hash_paths(list(paths), settings=settings, workers=workers,
-                                        hash_types=("md5", "sha1", "sha256", "pdq",
-                                                    "video_md5", "vpdq"))
+                    hashed = hash_paths(
+                        list(paths),
+                        settings=settings,
+                        workers=workers,
+                        hash_types=("md5", "sha1", "sha256", "pdq", "video_md5", "vpdq"),
+                    )
                     for batch in _batches(hashed, BATCH):
                         results = matcher.match_many([fh.hashes for fh in batch])
                         for fh, matches in zip(batch, results, strict=True):
@@ -104,8 +130,10 @@ def match_command(ctx: click.Context, paths: tuple[Path, ...], bank_names: tuple
                         bar.advance(task, len(batch))
         except ChildsafeError as exc:
             fail(str(exc))
-    if errors and not as_json:
-        err_console.print(f"{errors} input(s) could not be processed")
+    if not as_json:
+        err_console.print(
+            f"checked {checked} input(s): {found} matched, {errors} could not be processed"
+        )
     if found:
         ctx.exit(int(ExitCode.FOUND))
     if errors:
@@ -118,8 +146,10 @@ def _hash_errors(fh: FileHashes) -> str | None:
 
 def _print_human(path: str | None, matches: list[Match], error: str | None) -> None:
     if error:
-        err_console.print(f"[red]{path}[/]: {error}", markup=True, highlight=False)
+        err_console.print(f"[red]error[/] {error}", markup=True, highlight=False)
     for m in matches:
         label = f" label={m.label}" if m.label else ""
-        click.echo(f"MATCH {path}  bank={m.bank} {m.hash_type} distance={m.distance} "
-                   f"entry={m.entry_id}{label}")
+        click.echo(
+            f"MATCH {path}  bank={m.bank} {m.hash_type} distance={m.distance} "
+            f"entry={m.entry_id}{label}"
+        )

@@ -63,12 +63,12 @@ class Item:
     _head: bytes | None = field(default=None, repr=False)
 
     @classmethod
-    def from_path(cls, path: str | Path, *, id: str | None = None) -> Item:  # noqa: A002
+    def from_path(cls, path: str | Path, *, id: str | None = None) -> Item:
         p = Path(path)
         return cls(id=id or str(p), path=p, provenance=Provenance(source=str(p)))
 
     @classmethod
-    def from_bytes(cls, data: bytes, *, id: str, provenance: Provenance | None = None) -> Item:  # noqa: A002
+    def from_bytes(cls, data: bytes, *, id: str, provenance: Provenance | None = None) -> Item:
         return cls(id=id, data=data, provenance=provenance or Provenance(source=id))
 
     def size(self) -> int:
@@ -105,7 +105,9 @@ class Item:
     def chunks(self, max_bytes: int | None = None) -> Iterator[bytes]:
         """Stream the content in 1 MiB chunks, refusing items over ``max_bytes``."""
         if max_bytes is not None and self.size() > max_bytes:
-            raise ContentTooLarge(f"{self.id}: {self.size()} bytes is over the {max_bytes}-byte limit")
+            raise ContentTooLarge(
+                f"{self.id}: {self.size()} bytes is over the {max_bytes}-byte limit"
+            )
         if self.data is not None:
             view = memoryview(self.data)
             for i in range(0, len(view), CHUNK):

@@ -9,6 +9,7 @@ digests and PDQ (64 hex chars = 256 bits), and for vPDQ the JSON list of
 from __future__ import annotations
 
 import json
+import math
 import re
 
 from childsafe.errors import HashFormatError
@@ -24,9 +25,7 @@ def canonical(hash_type: str, value: str) -> str:
         want = HEX_LENGTHS[hash_type]
         if len(v) != want or not _HEX.fullmatch(v):
             shown = value if len(value) <= 80 else value[:77] + "..."
-            raise HashFormatError(
-                f"not a {hash_type} hash (want {want} hex characters): {shown!r}"
-            )
+            raise HashFormatError(f"not a {hash_type} hash (want {want} hex characters): {shown!r}")
         return v
     if hash_type == "vpdq":
         return _canonical_vpdq(value)
@@ -50,8 +49,10 @@ def _canonical_vpdq(value: str) -> str:
             quality = int(parts[1])
             ts = float(parts[2])
         except ValueError:
-            raise HashFormatError(f"vpdq frame {i}: quality and timestamp must be numbers") from None
-        if not 0 <= quality <= 100 or ts < 0:
+            raise HashFormatError(
+                f"vpdq frame {i}: quality and timestamp must be numbers"
+            ) from None
+        if not 0 <= quality <= 100 or not math.isfinite(ts) or ts < 0:
             raise HashFormatError(f"vpdq frame {i}: quality 0-100 and timestamp >= 0 expected")
         out.append(f"{pdq},{quality},{ts:.3f}")
     return json.dumps(out)

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     MetaData,
@@ -49,7 +50,8 @@ banks = Table(
 entries = Table(
     "entries",
     metadata,
-    Column("id", BigId, primary_key=True),
+    # A cached identity: PostgreSQL's nextval per row was a third of bulk insert time.
+    Column("id", BigId, Identity(cache=1000), primary_key=True),
     Column("bank_id", Integer, ForeignKey("banks.id", ondelete="CASCADE"), nullable=False),
     Column("hash_type", String(32), nullable=False),
     Column("value", Text, nullable=False),

@@ -38,7 +38,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "entries",
-        sa.Column("id", _ID, primary_key=True),
+        sa.Column("id", _ID, sa.Identity(cache=1000), primary_key=True),
         _bank_fk(),
         sa.Column("hash_type", sa.String(32), nullable=False),
         sa.Column("value", sa.Text, nullable=False),
