@@ -117,17 +117,39 @@ def import_cmd(
 )
 @click.option("--format", "fmt", type=click.Choice(FORMATS[1:]), default="csv", show_default=True)
 @click.option("--include-deleted", is_flag=True, help="Also write tombstoned entries.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary (not with OUT '-').")
 @click.pass_context
-def export_cmd(ctx: click.Context, bank: str, out: Path, fmt: str, include_deleted: bool) -> None:
+def export_cmd(
+    ctx: click.Context, bank: str, out: Path, fmt: str, include_deleted: bool, as_json: bool
+) -> None:
     """Export BANK to OUT (default stdout) in any importable format."""
     from childsafe.banks.importer import export_bank
 
+    to_stdout = str(out) == "-"
+    if to_stdout and as_json:
+        raise click.UsageError("--json needs an OUT file: stdout carries the export itself")
     with _store(ctx) as store:
-        if str(out) == "-":
-            n = export_bank(store, bank, sys.stdout, fmt=fmt, include_deleted=include_deleted)
-        else:
-            n = export_bank(store, bank, out, fmt=fmt, include_deleted=include_deleted)
-    err_console.print(f"exported {n} entries of {bank}")
+        target = sys.stdout if to_stdout else out
+        n = export_bank(store, bank, target, fmt=fmt, include_deleted=include_deleted)
+    _done(
+        as_json,
+        f"exported {n} entries of {bank}",
+        bank=bank,
+        entries=n,
+        path=str(out),
+        format=fmt,
+        err=to_stdout,
+    )
+
+
+def _done(as_json: bool, message: str, *, err: bool = False, **fields: Any) -> None:
+    """Report a finished change: a JSON object for scripts, or one line for people."""
+    if as_json:
+        emit_json(fields)
+    elif err:
+        err_console.print(message)
+    else:
+        click.echo(message)
 
 
 @banks.command("list")
@@ -202,19 +224,25 @@ def show_cmd(ctx: click.Context, bank: str, as_json: bool) -> None:
     show_default=True,
     help="PDQ hashes of lower quality are not matched.",
 )
+@click.option("--json", "as_json", is_flag=True, help="Print the new bank as JSON.")
 @click.pass_context
 def create_cmd(
-    ctx: click.Context, bank: str, description: str, pdq_radius: int, pdq_quality_floor: int
+    ctx: click.Context,
+    bank: str,
+    description: str,
+    pdq_radius: int,
+    pdq_quality_floor: int,
+    as_json: bool,
 ) -> None:
     """Create an empty bank with its own PDQ radius and quality floor."""
     with _store(ctx) as store:
-        store.create_bank(
+        created = store.create_bank(
             bank,
             description=description,
             pdq_radius=pdq_radius,
             pdq_quality_floor=pdq_quality_floor,
         )
-    click.echo(f"created bank {bank}")
+    _done(as_json, f"created bank {bank}", **_bank_dict(created))
 
 
 @banks.command("remove")
@@ -227,46 +255,66 @@ def create_cmd(
     help="Remove (tombstone) these entries instead of the whole bank.",
 )
 @click.option("--yes", is_flag=True, help="Do not ask before dropping a whole bank.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
-def remove_cmd(ctx: click.Context, bank: str, hashes: tuple[str, ...], yes: bool) -> None:
-    """Remove entries (--hash) from BANK, or drop the whole bank."""
-    from childsafe.banks.importer import remove_hashes
+def remove_cmd(
+    ctx: click.Context, bank: str, hashes: tuple[str, ...], yes: bool, as_json: bool
+) -> None:
+    """Remove entries (--hash, one all-or-nothing change) from BANK, or drop the whole bank."""
+    from childsafe.banks.base import ImportRecord
 
     parsed = [parse_type_value(h) for h in hashes]
     with _store(ctx) as store:
         if parsed:
-            total = 0
-            for hash_type in sorted({t for t, _ in parsed}):
-                res = remove_hashes(
-                    store, bank, hash_type, [v for t, v in parsed if t == hash_type]
-                )
-                total += res.removed
-            click.echo(f"{bank}: {total} entries removed")
+            records = [ImportRecord(t, v, deleted=True) for t, v in parsed]
+            res = store.apply(bank, records, source="childsafe banks remove")
+            _done(as_json, f"{bank} v{res.version}: {res.removed} entries removed", **asdict(res))
             return
         store.get_bank(bank)
         if not yes and not click.confirm(f"Drop bank {bank!r} and all its entries?"):
             sys.exit(int(ExitCode.FAILURE))
         store.delete_bank(bank)
-    click.echo(f"dropped bank {bank}")
+    _done(as_json, f"dropped bank {bank}", bank=bank, dropped=True)
 
 
 @banks.command("allow")
 @click.argument("bank")
-@click.argument("hashes", nargs=-1, required=True, metavar="TYPE:VALUE...")
-@click.option("--reason", required=True, help="Why these are false positives (kept for audit).")
+@click.argument("hashes", nargs=-1, metavar="[TYPE:VALUE]...")
+@click.option("--reason", help="Why these are false positives (kept for audit); required to add.")
 @click.option("--undo", is_flag=True, help="Take the hashes off the allow-list again.")
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
 @click.pass_context
 def allow_cmd(
-    ctx: click.Context, bank: str, hashes: tuple[str, ...], reason: str, undo: bool
+    ctx: click.Context,
+    bank: str,
+    hashes: tuple[str, ...],
+    reason: str | None,
+    undo: bool,
+    as_json: bool,
 ) -> None:
-    """Put hashes of benign content on BANK's false-positive list: their matches are suppressed."""
+    """BANK's false-positive list: hashes of benign content whose matches are suppressed.
+
+    With no hashes, list the allow-list. With hashes, add them (--reason is required, for
+    the audit trail) or take them off again (--undo).
+    """
     parsed = [parse_type_value(h) for h in hashes]
+    if parsed and not undo and not reason:
+        raise click.UsageError("--reason is required when adding to the allow-list")
     with _store(ctx) as store:
+        if not parsed:
+            for a in store.allowed(bank):
+                if as_json:
+                    emit_json(asdict(a) | {"added_at": a.added_at.isoformat()})
+                else:
+                    click.echo(f"{a.hash_type}:{a.value}  {a.added_at:%Y-%m-%d}  {a.reason}")
+            return
         n = 0
         for hash_type in sorted({t for t, _ in parsed}):
             values = [v for t, v in parsed if t == hash_type]
             if undo:
                 n += store.remove_allowed(bank, hash_type, values)
             else:
-                n += store.add_allowed(bank, hash_type, values, reason)
-    click.echo(f"{bank}: {n} allow-list entries {'removed' if undo else 'added'}")
+                n += store.add_allowed(bank, hash_type, values, reason or "")
+    verb = "removed" if undo else "added"
+    fields: dict[str, Any] = {"bank": bank, verb: n}
+    _done(as_json, f"{bank}: {n} allow-list entries {verb}", **fields)
