@@ -90,13 +90,16 @@ def test_jpeg_full_path_matches_threatexchange() -> None:
     )
 
 
-def test_fast_path_scales_down_but_keeps_short_side_at_least_512() -> None:
-    big = photo("astronaut", (2400, 1700))
+def test_fast_path_scales_down_but_keeps_short_side_at_least_fast_min_side() -> None:
+    big = photo("astronaut", (3000, 2100))
     data = encode(big, "JPEG", quality=92)
     luma = decode_luma(item(data), max_pixels=LIMIT, fast=True)
-    assert FAST_MIN_SIDE <= min(luma.shape) < 1700
-    assert luma.shape == (850, 1200)  # libjpeg 1/2 scale
+    assert FAST_MIN_SIDE <= min(luma.shape) < 2100
+    assert luma.shape == (1050, 1500)  # libjpeg 1/2 scale
     assert pdq_bits(luma_hash(luma), ref_hash(np.asarray(Image.open(io.BytesIO(data))))) <= 16
+    # Just under twice FAST_MIN_SIDE the photo is decoded at full size.
+    data = encode(photo("astronaut", (2400, 1700)), "JPEG", quality=92)
+    assert decode_luma(item(data), max_pixels=LIMIT).shape == (1700, 2400)
 
 
 def test_fast_path_leaves_small_jpegs_at_full_size() -> None:
@@ -137,6 +140,23 @@ def test_orient_matches_pillow_exif_transpose(orientation: int) -> None:
     img.info["exif"] = exif.tobytes()
     expected = np.asarray(ImageOps.exif_transpose(img))
     assert np.array_equal(_orient(rgb, orientation), expected)
+
+
+@pytest.mark.parametrize("orientation", [1, 3, 6, 8])
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG-grey", "PNG-rgb"])
+def test_keep_uint8_returns_the_same_values(orientation: int, fmt: str) -> None:
+    """8-bit grey luma comes back as uint8 (oriented on the bytes); RGB luma stays float32."""
+    rgb = photo("chelsea", (300, 200))
+    img = Image.fromarray(rgb).convert("L") if fmt == "PNG-grey" else Image.fromarray(rgb)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    data = encode(img, fmt.split("-")[0], exif=exif)
+    as_float = decode_luma(item(data), max_pixels=LIMIT)
+    kept = decode_luma(item(data), max_pixels=LIMIT, keep_uint8=True)
+    assert kept.dtype == (np.float32 if fmt == "PNG-rgb" else np.uint8)
+    assert as_float.dtype == np.float32
+    assert np.array_equal(kept, as_float)
+    assert kept.shape == ((300, 200) if orientation in (6, 8) else (200, 300))
 
 
 def test_cmyk_jpeg_decodes_close_to_rgb() -> None:

@@ -141,3 +141,18 @@ def test_unknown_hash_type_is_a_caller_error(tree: Path, settings: Settings) -> 
 def test_item_input(settings: Settings) -> None:
     fh = hash_file(Item.from_bytes(b"abc", id="mem"), ("sha1",), settings=settings)
     assert fh.get("sha1") == hashlib.sha1(b"abc").hexdigest() and fh.path == "mem"
+
+
+def test_default_settings_follow_the_environment(
+    tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """hash_file reuses its default Settings, but never past a change of CHILDSAFE_*."""
+    from childsafe.hashing.api import _settings_from_env
+
+    assert _settings_from_env() is _settings_from_env()
+    assert "pdq" in hash_file(tree / "b.jpg").hashes
+    monkeypatch.setenv("CHILDSAFE_MAX_IMAGE_PIXELS", "1000")
+    assert _settings_from_env().max_image_pixels == 1000
+    assert "pdq" in hash_file(tree / "b.jpg").errors
+    monkeypatch.delenv("CHILDSAFE_MAX_IMAGE_PIXELS")
+    assert "pdq" in hash_file(tree / "b.jpg").hashes

@@ -12,6 +12,7 @@ from hypothesis.extra.numpy import arrays
 from PIL import Image
 from tests.hashing.conftest import photo, ref_dihedral, ref_pdq
 
+from childsafe.hashing import pdq_core
 from childsafe.hashing.pdq_core import (
     hamming,
     luma_from_rgb,
@@ -125,3 +126,54 @@ def test_hamming() -> None:
 def test_random_images_equal_pdqhash(rgb: np.ndarray) -> None:
     assert pdq_from_rgb(rgb) == ref_pdq(rgb)
     assert pdq_dihedral_from_luma(luma_from_rgb(rgb)) == ref_dihedral(rgb)
+
+
+def _grey_rgb(grey: np.ndarray) -> np.ndarray:
+    """What pdqhash sees for a grey image (python-threatexchange stacks grey to RGB)."""
+    return np.repeat(grey[:, :, None], 3, axis=2)
+
+
+@pytest.mark.parametrize("name", list(CORPUS))
+def test_uint8_luma_equals_pdqhash_on_the_grey_image(name: str) -> None:
+    """8-bit input (the fast path's Y channel) takes the exact integer first pass."""
+    grey = CORPUS[name][:, :, 1].copy()
+    assert pdq_from_luma(grey) == ref_pdq(_grey_rgb(grey))
+    assert pdq_dihedral_from_luma(grey) == ref_dihedral(_grey_rgb(grey))
+
+
+@pytest.mark.parametrize("name", ["astronaut", "chelsea-1001x777", "chelsea-2000x37", "gradient"])
+def test_uint8_float_and_integral_float_inputs_agree(name: str) -> None:
+    grey = CORPUS[name][:, :, 0].copy()
+    as_float = grey.astype(np.float32)
+    assert pdq_core._is_grey8(as_float)  # integral float32 takes the integer pass too
+    assert pdq_from_luma(grey) == pdq_from_luma(as_float) == pdq_from_luma(grey.astype(np.int64))
+    assert pdq_dihedral_from_luma(grey) == pdq_dihedral_from_luma(as_float)
+
+
+def test_integer_pass_equals_float_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both first row passes give identical bits (forced through each on the same input)."""
+    grey = _rng.integers(0, 256, (203, 1301), dtype=np.uint8)
+    exact = pdq_core._downsample(grey, True)
+    as_float = pdq_core._downsample(grey.astype(np.float32), False)
+    assert np.array_equal(exact.view(np.uint32), as_float.view(np.uint32))
+    # Past the width limit the integer pass is not used, and hashes do not change.
+    before = pdq_from_luma(grey)
+    monkeypatch.setattr(pdq_core, "_EXACT_MAX_COLS", 100)
+    assert pdq_core._prepare(grey)[1] is False
+    assert pdq_from_luma(grey) == before
+
+
+def test_non_integral_or_out_of_range_float_is_not_treated_as_8_bit() -> None:
+    grey = _rng.integers(0, 256, (40, 50)).astype(np.float32)
+    for bad in (0.5, -1.0, 256.0, np.nan):
+        other = grey.copy()
+        other[-1, -1] = bad
+        assert not pdq_core._is_grey8(other)
+    assert pdq_core._is_grey8(grey)
+
+
+@settings(max_examples=25, deadline=None)
+@given(arrays(np.uint8, st.tuples(st.integers(1, 300), st.integers(1, 300))))
+def test_random_uint8_luma_equals_pdqhash(grey: np.ndarray) -> None:
+    assert pdq_from_luma(grey) == ref_pdq(_grey_rgb(grey))
+    assert pdq_dihedral_from_luma(grey) == ref_dihedral(_grey_rgb(grey))

@@ -93,3 +93,22 @@ def test_distance_is_hamming_and_validates() -> None:
 def test_hash_luma_agrees_with_core() -> None:
     luma = luma_from_rgb(photo("rocket"))
     assert PDQHasher().hash_luma(luma).value == pdq_from_luma(luma)[0]
+
+
+def test_hash_luma_takes_uint8_and_trims_it_like_float() -> None:
+    """The decoder hands 8-bit luma to the hasher; variants (trimmed bars too) must not change."""
+    grey = luma_from_rgb(photo("coffee")).round().astype(np.uint8)
+    boxed = np.pad(grey, ((60, 60), (0, 0)), constant_values=0)
+    h = PDQHasher()
+    assert h.hash_luma(boxed) == h.hash_luma(boxed.astype(np.float32))
+    assert len(h.hash_luma(boxed).variants) > 7  # the trimmed image's hashes are there
+
+
+def test_jpeg_fast_path_hands_uint8_luma_to_pdq() -> None:
+    from childsafe.content.image import decode_luma
+
+    item = Item.from_bytes(encode(photo("astronaut", (1400, 1000)), "JPEG"), id="a.jpg")
+    grey = decode_luma(item, max_pixels=10**8, keep_uint8=True)
+    assert grey.dtype == np.uint8
+    assert np.array_equal(grey, decode_luma(item, max_pixels=10**8))
+    assert PDQHasher().hash_item(item) == PDQHasher().hash_luma(grey.astype(np.float32))

@@ -26,6 +26,7 @@ from childsafe.types import FileHashes, Match
 
 MATCH_FIELDS = ("bank", "hash_type", "value", "distance", "entry_id", "label")
 BATCH = 256  # PDQ queries are matched in batches: one kernel pass serves them all
+HASH_TYPES = ("md5", "sha1", "sha256", "pdq", "video_md5", "vpdq")
 
 
 def match_record(path: str | None, matches: list[Match], error: str | None) -> dict[str, Any]:
@@ -121,7 +122,7 @@ def match_command(
                         list(paths),
                         settings=settings,
                         workers=workers,
-                        hash_types=("md5", "sha1", "sha256", "pdq", "video_md5", "vpdq"),
+                        hash_types=_wanted(matcher.hash_types()),
                     )
                     for batch in _batches(hashed, BATCH):
                         results = matcher.match_many([fh.hashes for fh in batch])
@@ -138,6 +139,16 @@ def match_command(
         ctx.exit(int(ExitCode.FOUND))
     if errors:
         ctx.exit(int(ExitCode.ITEM_ERRORS))
+
+
+def _wanted(held: frozenset[str]) -> tuple[str, ...]:
+    """The hash types worth computing: those some bank holds.
+
+    A vPDQ decodes the whole video and a PDQ the whole image; for a type no bank holds that
+    is work with no possible match. With empty banks md5 is still computed, so a file that
+    cannot be read is still reported.
+    """
+    return tuple(t for t in HASH_TYPES if t in held) or ("md5",)
 
 
 def _hash_errors(fh: FileHashes) -> str | None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from childsafe.errors import ContentTooLarge, CorruptContent
+from childsafe.errors import ContentTooLarge, CorruptContent, UnsupportedContent
 
 CHUNK = 1 << 20
 
@@ -48,19 +48,35 @@ class Provenance:
     source: str
     shard: str | None = None
     member: str | None = None
+    row: int | None = None
     url: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
 class Item:
-    """One piece of content. Build with :meth:`from_path` or :meth:`from_bytes`."""
+    """One piece of content: :meth:`from_path`, :meth:`from_bytes` or :meth:`from_hashes`.
+
+    ``text`` carries a caption or sidecar text that travels with the content. ``hashes`` holds
+    hashes a dataset already computed (a LAION-style table): they are matched as they are, with
+    no content at all (the Re-LAION method). ``error`` is set by a reader that could not produce
+    the content (a truncated tar member, a path-traversal name): the item still becomes an
+    output row, with that reason, so nothing is silently dropped.
+    """
 
     id: str
     path: Path | None = None
     data: bytes | None = None
     provenance: Provenance | None = None
+    text: str | None = None
+    hashes: dict[str, str] = field(default_factory=dict)
+    error: str | None = None
     _head: bytes | None = field(default=None, repr=False)
+
+    @property
+    def has_content(self) -> bool:
+        """Whether there are bytes to hash (a hashes-only row has none)."""
+        return self.path is not None or self.data is not None
 
     @classmethod
     def from_path(cls, path: str | Path, *, id: str | None = None) -> Item:
@@ -71,11 +87,24 @@ class Item:
     def from_bytes(cls, data: bytes, *, id: str, provenance: Provenance | None = None) -> Item:
         return cls(id=id, data=data, provenance=provenance or Provenance(source=id))
 
+    @classmethod
+    def from_hashes(
+        cls,
+        hashes: dict[str, str],
+        *,
+        id: str,
+        provenance: Provenance | None = None,
+        text: str | None = None,
+    ) -> Item:
+        """An item known only by hashes computed elsewhere."""
+        return cls(id=id, hashes=dict(hashes), provenance=provenance, text=text)
+
     def size(self) -> int:
         """Size in bytes; raises ``CorruptContent`` for unreadable paths."""
         if self.data is not None:
             return len(self.data)
-        assert self.path is not None
+        if self.path is None:
+            raise UnsupportedContent(f"{self.id}: no content (hashes only)")
         try:
             return self.path.stat().st_size
         except OSError as exc:
@@ -85,7 +114,8 @@ class Item:
         """A binary stream over the content; the caller closes it."""
         if self.data is not None:
             return io.BytesIO(self.data)
-        assert self.path is not None
+        if self.path is None:
+            raise UnsupportedContent(f"{self.id}: no content (hashes only)")
         try:
             return self.path.open("rb")
         except OSError as exc:

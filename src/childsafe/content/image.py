@@ -1,12 +1,16 @@
 """Safe, fast image decoding: what PDQ needs and nothing more.
 
 Two entry points. :func:`decode_rgb` is the reference: a full decode, EXIF orientation
-applied, every mode converted to 8-bit RGB. :func:`decode_luma` returns the float32 luma PDQ
+applied, every mode converted to 8-bit RGB. :func:`decode_luma` returns the luma PDQ
 consumes; with ``fast=True`` a JPEG is decoded by libjpeg straight to its Y channel with DCT
-scaling (``draft``), keeping the short side at 512 pixels or more, which is several times
-faster on camera-sized photos and changes the PDQ hash by a few bits (see docs/hashing.md).
+scaling (``draft``), keeping the short side at :data:`FAST_MIN_SIDE` (1024) pixels or more,
+which skips colour conversion and changes the PDQ hash by a few bits (see docs/hashing.md).
 Every other format, and JPEGs with ``fast=False``, go through :func:`decode_rgb` and the
 luma formula pdqhash uses, so hashes equal ``pdqhash.compute`` bit for bit.
+
+EXIF orientation is applied to the 8-bit pixels, before any float conversion (a rotation is a
+full copy, 4x cheaper on bytes), and ``keep_uint8=True`` hands an 8-bit grey channel (the fast
+path's Y, greyscale files) to PDQ as is: its float32 copy is exact, so PDQ makes it on the fly.
 
 Hostile input is the normal case here:
 
@@ -28,7 +32,7 @@ reference would read C, M, Y or palette indices as R, G, B) and 1-bit images bec
 from __future__ import annotations
 
 import warnings
-from typing import IO
+from typing import IO, Literal, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -38,7 +42,10 @@ from childsafe.content.base import Item
 from childsafe.errors import ContentError, ContentTooLarge, CorruptContent, UnsupportedContent
 
 FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
-FAST_MIN_SIDE = 768  # short side kept by DCT scaling; docs/hashing.md has the trade-off
+# Short side kept by DCT scaling. 512 left p99 12 bits from the reference on 1-2.5 MP photos;
+# 768 gave 4 there but 9 (max 10) on 4-10 MP ones; 1024 gives 4 and 6 for ~13 % more time on
+# the larger photos only (docs/hashing.md has the tables).
+FAST_MIN_SIDE = 1024
 _ORIENTATION = 0x0112
 _TRANSPOSE = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
@@ -57,15 +64,40 @@ def decode_rgb(item: Item, *, max_pixels: int) -> npt.NDArray[np.uint8]:
     return _decode(item, max_pixels, luma=False)
 
 
+@overload
 def decode_luma(
-    item: Item, *, max_pixels: int, fast: bool = True, min_side: int = FAST_MIN_SIDE
-) -> npt.NDArray[np.float32]:
+    item: Item,
+    *,
+    max_pixels: int,
+    fast: bool = ...,
+    min_side: int = ...,
+    keep_uint8: Literal[False] = ...,
+) -> npt.NDArray[np.float32]: ...
+
+
+@overload
+def decode_luma(
+    item: Item, *, max_pixels: int, fast: bool = ..., min_side: int = ..., keep_uint8: bool
+) -> npt.NDArray[np.float32] | npt.NDArray[np.uint8]: ...
+
+
+def decode_luma(
+    item: Item,
+    *,
+    max_pixels: int,
+    fast: bool = True,
+    min_side: int = FAST_MIN_SIDE,
+    keep_uint8: bool = False,
+) -> npt.NDArray[np.float32] | npt.NDArray[np.uint8]:
     """The upright image's luma (0-255) as a 2-D float32 array, as PDQ consumes it.
 
     With ``fast``, a JPEG is DCT-scaled by the largest power of two that keeps both sides at
-    ``min_side`` or more.
+    ``min_side`` or more. With ``keep_uint8``, an image whose luma is an 8-bit grey channel
+    (a JPEG on the fast path, a greyscale file) comes back as that ``uint8`` array, same
+    values: :mod:`~childsafe.hashing.pdq_core` takes it directly, which saves a float32 copy
+    of the whole image.
     """
-    return _decode(item, max_pixels, luma=True, fast=fast, min_side=min_side)
+    return _decode(item, max_pixels, luma=True, fast=fast, min_side=min_side, keep_uint8=keep_uint8)
 
 
 def luma_from_rgb(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
@@ -83,7 +115,13 @@ def luma_from_rgb(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
 
 
 def _decode(
-    item: Item, max_pixels: int, *, luma: bool, fast: bool = False, min_side: int = FAST_MIN_SIDE
+    item: Item,
+    max_pixels: int,
+    *,
+    luma: bool,
+    fast: bool = False,
+    min_side: int = FAST_MIN_SIDE,
+    keep_uint8: bool = False,
 ) -> np.ndarray:
     if item.size() == 0:
         raise CorruptContent(f"{item.id}: empty file (zero bytes)")
@@ -91,7 +129,8 @@ def _decode(
         raise UnsupportedContent(f"{item.id}: not an image this decoder reads (by content)")
     with item.open() as fp:
         try:
-            return _decode_open(item, fp, max_pixels, luma=luma, fast=fast, min_side=min_side)
+            pixels = _decode_open(item, fp, max_pixels, fast=luma and fast, min_side=min_side)
+            return _finish(pixels, luma=luma, keep_uint8=keep_uint8)
         except ContentError:
             raise
         except Image.DecompressionBombError as exc:
@@ -103,9 +142,21 @@ def _decode(
             raise CorruptContent(f"{item.id}: cannot decode image: {reason}") from None
 
 
+def _finish(pixels: np.ndarray, *, luma: bool, keep_uint8: bool) -> np.ndarray:
+    """RGB, or luma, from upright uint8 pixels (a grey image is used as its own luma)."""
+    if pixels.ndim == 2:
+        if luma:
+            # pdqhash stacks grey to RGB; 0.299 v + 0.587 v + 0.114 v rounds back to v in
+            # float32 for every v in 0..255 (checked in the tests), so skip the round trip.
+            return pixels if keep_uint8 else pixels.astype(np.float32)
+        return np.repeat(pixels[:, :, None], 3, axis=2)
+    return luma_from_rgb(pixels) if luma else np.ascontiguousarray(pixels)
+
+
 def _decode_open(
-    item: Item, fp: IO[bytes], max_pixels: int, *, luma: bool, fast: bool, min_side: int
+    item: Item, fp: IO[bytes], max_pixels: int, *, fast: bool, min_side: int
 ) -> np.ndarray:
+    """The upright pixels as uint8: 2-D for grey modes, else HxWx3 RGB (maybe a view)."""
     with warnings.catch_warnings():
         # Pillow warns (bomb guard, odd EXIF, palette transparency); none may escape as an
         # error in a caller running with warnings as errors, and the checks below decide.
@@ -118,10 +169,10 @@ def _decode_open(
                     f"{max_pixels}-pixel limit"
                 )
             orientation = _orientation(im)
-            if luma and fast and im.format == "JPEG":
+            if fast and im.format == "JPEG":
                 im.draft("L", (min_side, min_side))
             im.load()
-            out = _to_array(im, luma=luma)
+            out = _pixels(im)
     return _orient(out, orientation)
 
 
@@ -149,25 +200,18 @@ def _orient(arr: np.ndarray, orientation: int) -> np.ndarray:
     return np.ascontiguousarray(ops[orientation](arr))
 
 
-def _to_array(im: Image.Image, *, luma: bool) -> np.ndarray:
-    """Pixels as uint8 RGB, or as luma when ``luma`` (an L image is used as its own luma)."""
+def _pixels(im: Image.Image) -> np.ndarray:
+    """Pixels as uint8: a 2-D grey array for grey modes, else HxWx3 RGB (may be a view)."""
     mode = im.mode
     if mode in ("L", "LA") or mode.startswith(("I;16", "I", "F")) or mode == "1":
-        grey = _grey(im)
-        if luma:
-            # pdqhash stacks grey to RGB; 0.299 v + 0.587 v + 0.114 v rounds back to v in
-            # float32 for every v in 0..255 (checked in the tests), so skip the round trip.
-            return grey.astype(np.float32)
-        return np.repeat(grey[:, :, None], 3, axis=2)
+        return _grey(im)
     if mode == "RGB":
-        rgb = np.asarray(im)
-    elif mode == "RGBA":
-        rgb = np.asarray(im)[:, :, :3]
-    elif mode in ("P", "PA"):
-        rgb = np.asarray(im.convert("RGBA"))[:, :, :3]
-    else:  # CMYK, YCbCr, LAB, HSV, RGBX, ...
-        rgb = np.asarray(im.convert("RGB"))
-    return luma_from_rgb(rgb) if luma else np.ascontiguousarray(rgb)
+        return np.asarray(im)
+    if mode == "RGBA":
+        return np.asarray(im)[:, :, :3]
+    if mode in ("P", "PA"):
+        return np.asarray(im.convert("RGBA"))[:, :, :3]
+    return np.asarray(im.convert("RGB"))  # CMYK, YCbCr, LAB, HSV, RGBX, ...
 
 
 def _grey(im: Image.Image) -> npt.NDArray[np.uint8]:

@@ -18,7 +18,6 @@ a false match and natural photos have dark skies and white walls:
 from __future__ import annotations
 
 import numpy as np
-import numpy.typing as npt
 
 _MIN_SIDE = 16
 _MIN_BAR_FRACTION = 0.02
@@ -27,9 +26,12 @@ _INLIER_FRACTION = 0.99
 
 
 def trim_uniform_borders(
-    luma: npt.NDArray[np.float32], *, tolerance: float = 12.0, max_fraction: float = 0.4
-) -> npt.NDArray[np.float32] | None:
-    """The luma with uniform black/white bars cut off, or None when there is nothing to trim."""
+    luma: np.ndarray, *, tolerance: float = 12.0, max_fraction: float = 0.4
+) -> np.ndarray | None:
+    """The luma with uniform black/white bars cut off, or None when there is nothing to trim.
+
+    Works on float32 or uint8 luma and returns a view of the same type.
+    """
     if luma.ndim != 2 or min(luma.shape) < _MIN_SIDE:
         return None
     h, w = luma.shape
@@ -40,7 +42,7 @@ def trim_uniform_borders(
     return luma[top : h - bottom, left : w - right]
 
 
-def _axis_bars(a: npt.NDArray[np.float32], tol: float, max_fraction: float) -> tuple[int, int]:
+def _axis_bars(a: np.ndarray, tol: float, max_fraction: float) -> tuple[int, int]:
     """Bars at the start and end of axis 0 (rows of ``a``), respecting ``max_fraction``."""
     n = a.shape[0]
     limit = int(n * max_fraction)
@@ -51,15 +53,25 @@ def _axis_bars(a: npt.NDArray[np.float32], tol: float, max_fraction: float) -> t
     return first, last
 
 
-def _bar(a: npt.NDArray[np.float32], tol: float, limit: int) -> int:
-    """Length of the run of bar-coloured rows at the start of ``a`` (0 if too short)."""
+def _bar(a: np.ndarray, tol: float, limit: int) -> int:
+    """Length of the run of bar-coloured rows at the start of ``a`` (0 if too short).
+
+    Rows are checked in chunks that double in size, stopping at the first chunk holding a
+    non-bar row: a photo with a dark edge costs a few rows, not ``max_fraction`` of the image.
+    """
     colour = float(np.median(a[0]))
     if tol < colour < 255.0 - tol:
         return 0
-    head = a[: limit + 1]
-    inliers = (np.abs(head - np.float32(colour)) <= tol).mean(axis=1)
-    bad = np.flatnonzero(inliers < _INLIER_FRACTION)
-    run = int(bad[0]) if bad.size else head.shape[0]
+    run, chunk, end = 0, 8, limit + 1
+    while run < end:
+        head = a[run : min(run + chunk, end)]
+        inliers = (np.abs(head.astype(np.float32) - np.float32(colour)) <= tol).mean(axis=1)
+        bad = np.flatnonzero(inliers < _INLIER_FRACTION)
+        if bad.size:
+            run += int(bad[0])
+            break
+        run += head.shape[0]
+        chunk *= 2
     if run < max(_MIN_BAR_PIXELS, _MIN_BAR_FRACTION * a.shape[0]):
         return 0
     return run

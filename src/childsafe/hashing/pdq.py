@@ -68,12 +68,16 @@ class PDQHasher(Hasher):
 
     def _compute(self, item: Item) -> HashValue:
         luma = decode_luma(
-            item, max_pixels=self.max_pixels, fast=self.fast, min_side=self.fast_min_side
+            item,
+            max_pixels=self.max_pixels,
+            fast=self.fast,
+            min_side=self.fast_min_side,
+            keep_uint8=True,  # PDQ reads 8-bit luma directly: no float copy of the image
         )
         return self.hash_luma(luma)
 
-    def hash_luma(self, luma: npt.NDArray[np.float32]) -> HashValue:
-        """Hash an already decoded luma image (video frames, benchmarks)."""
+    def hash_luma(self, luma: npt.NDArray[np.float32] | npt.NDArray[np.uint8]) -> HashValue:
+        """Hash an already decoded luma image (video frames, benchmarks): float32 or uint8."""
         variants: list[str] = []
         if self.dihedral:
             hashes, quality = pdq_dihedral_from_luma(luma)

@@ -11,10 +11,18 @@ gives the same state as applying it once, so a crash between saving two indexes,
 that changed while a full build was reading, only cost a little replay, never a wrong index.
 ``_entries`` is written last and lists the hash types saved; a type listed but missing, a
 version newer than the bank's, or a bank recreated under the same name forces a full build.
+
+vPDQ entries get a ``VPDQIndex`` with python-threatexchange's thresholds (query match >= 80 %,
+frame radius 31, frame quality >= 50), not the bank's ``pdq_radius``: those settings are
+about single images, and HMA applies the threatexchange defaults to every bank. A saved vPDQ
+index whose thresholds differ from the current defaults is rebuilt, never silently matched
+under the old ones. The allow-list keeps vPDQ values as a set (equality) and an index (a
+re-encoded copy of an allowed video is the same false positive).
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,14 +31,16 @@ from urllib.parse import quote
 import numpy as np
 
 from childsafe.banks.base import Bank, BankEntry, BankStore
-from childsafe.errors import IndexError_
+from childsafe.errors import HashFormatError, IndexError_
+from childsafe.hashing.formats import canonical
 from childsafe.matching._entry_meta import EntryMeta
 from childsafe.matching.exact_index import ExactIndex
 from childsafe.matching.pdq_index import PDQIndex, pack_hex
+from childsafe.matching.vpdq_index import VPDQIndex
 from childsafe.types import HashType
 
 _BUILD_CHUNK = 1 << 20
-MatchIndex = PDQIndex | ExactIndex
+MatchIndex = PDQIndex | ExactIndex | VPDQIndex
 ENTRIES_DIR = "_entries"
 
 
@@ -53,9 +63,11 @@ class SyncResult:
 
 
 def new_index(hash_type: str) -> MatchIndex | None:
-    """An empty index for ``hash_type``; None for types no index matches yet (vpdq)."""
+    """An empty index for ``hash_type``; None for types no index matches."""
     if hash_type == HashType.PDQ:
         return PDQIndex()
+    if hash_type == HashType.VPDQ:
+        return VPDQIndex()
     try:
         return ExactIndex.for_type(hash_type)
     except ValueError:
@@ -81,6 +93,7 @@ class BankState:
         self.meta = EntryMeta()
         self.allowed_exact: dict[str, frozenset[str]] = {}
         self.allowed_pdq: PDQIndex | None = None
+        self.allowed_vpdq: VPDQIndex | None = None
 
     def _add(self, entries: list[BankEntry]) -> int:
         groups: dict[str, tuple[list[str], list[int]]] = defaultdict(lambda: ([], []))
@@ -137,8 +150,14 @@ class BankState:
         exact: dict[str, set[str]] = defaultdict(set)
         pdq: list[str] = []
         for allowed in store.allowed(bank.name):
+            # Stores need not canonicalise allowed values; a malformed one equals no query
+            # and must not stop matching (pack_hex would raise), so it is left out.
             if allowed.hash_type == HashType.PDQ:
-                pdq.append(allowed.value)
+                with contextlib.suppress(HashFormatError):
+                    pdq.append(canonical(HashType.PDQ, allowed.value))
+            elif allowed.hash_type == HashType.VPDQ:
+                with contextlib.suppress(HashFormatError):
+                    exact[allowed.hash_type].add(canonical(HashType.VPDQ, allowed.value))
             else:
                 exact[allowed.hash_type].add(allowed.value.lower())
         self.allowed_exact = {k: frozenset(v) for k, v in exact.items()}
@@ -146,6 +165,8 @@ class BankState:
         if pdq:
             self.allowed_pdq = PDQIndex()
             self.allowed_pdq.add_packed(pack_hex(pdq), np.arange(len(pdq)))
+        videos = sorted(self.allowed_exact.get(HashType.VPDQ, ()))
+        self.allowed_vpdq = VPDQIndex.build(videos, range(len(videos))) if videos else None
 
     def _extra(self) -> dict[str, object]:
         return {"bank": self.name, "bank_version": self.version, "bank_created_at": self.created_at}
@@ -169,7 +190,7 @@ class BankState:
             if new_index(str(hash_type)) is None:
                 raise IndexError_(f"{directory}: unknown hash type {hash_type!r}")
             path = directory / str(hash_type)
-            index = PDQIndex.load(path) if hash_type == HashType.PDQ else ExactIndex.load(path)
+            index = _load_index(path, str(hash_type))
             if index.hash_type != hash_type:
                 raise IndexError_(f"{path}: holds {index.hash_type}, not {hash_type}")
             state.indexes[hash_type] = index
@@ -186,3 +207,23 @@ class BankState:
             versions.append(version)
         state.version = min(versions)
         return state
+
+
+def _thresholds(index: VPDQIndex) -> tuple[float, ...]:
+    return (
+        index.pdq_radius,
+        index.quality_floor,
+        index.query_match_percent,
+        index.compared_match_percent,
+    )
+
+
+def _load_index(path: Path, hash_type: str) -> MatchIndex:
+    if hash_type == HashType.PDQ:
+        return PDQIndex.load(path)
+    if hash_type != HashType.VPDQ:
+        return ExactIndex.load(path)
+    index = VPDQIndex.load(path)
+    if _thresholds(index) != _thresholds(VPDQIndex()):
+        raise IndexError_(f"{path}: saved with other vpdq thresholds; rebuilding with the defaults")
+    return index

@@ -14,10 +14,15 @@ Matching rules, per bank:
   ``pdq_quality_floor`` is not matched and the report says so (``Skip`` with code
   ``low_quality``); a hash with no quality (an ad-hoc ``--hash pdq:...`` query) is matched.
 * **Exact** types (md5, sha1, sha256, video_md5) match by equality.
-* **Allow-list**: a query whose hash equals an allowed value (exact types), or whose hash or
-  one of its variants is within the bank's radius of an allowed PDQ hash, has its matches in
-  that bank moved to ``suppressed``: variants count because a mirrored copy of a known
-  false positive is the same false positive, just as a mirrored copy matches a bank entry.
+* **vPDQ** queries match video entries under python-threatexchange's thresholds (see
+  ``VPDQIndex``; the bank's ``pdq_radius`` is for images and does not apply); ``distance`` is
+  ``VPDQHasher.distance``, ``100 - floor(min(query %, compared %))``. A video with no frame
+  of quality >= 50 can match nothing and is reported as a ``low_quality`` skip.
+* **Allow-list**: a query whose hash equals an allowed value (exact types, vPDQ), whose hash or
+  one of its variants is within the bank's radius of an allowed PDQ hash, or whose vPDQ
+  matches an allowed vPDQ under the same thresholds, has its matches in that bank moved to
+  ``suppressed``: near copies count because a mirrored or re-encoded copy of a known false
+  positive is the same false positive, just as such a copy matches a bank entry.
 * A malformed query hash is a per-item result (``Skip`` with code ``bad_hash``), never an
   exception that would fail the whole batch.
 
@@ -38,7 +43,9 @@ from childsafe.banks.base import BankStore
 from childsafe.errors import HashFormatError, IndexError_
 from childsafe.hashing.formats import HEX_LENGTHS, canonical
 from childsafe.matching._bank_state import BankState, SyncResult, bank_dir
+from childsafe.matching.exact_index import ExactIndex
 from childsafe.matching.pdq_index import PDQIndex, pack_hex, unpack
+from childsafe.matching.vpdq_index import VPDQIndex
 from childsafe.types import HashType, HashValue, Match
 
 __all__ = ["MatchReport", "Matcher", "Skip", "SyncResult"]
@@ -67,7 +74,7 @@ class MatchReport:
 
     @property
     def skipped_low_quality(self) -> bool:
-        """Whether a PDQ hash was below some bank's quality floor."""
+        """Whether a PDQ hash, or every frame of a vPDQ, was below some bank's quality floor."""
         return any(s.code == "low_quality" for s in self.skipped)
 
 
@@ -89,6 +96,7 @@ class Matcher:
         self._names = list(banks) if banks is not None else None
         self._index_dir = Path(index_dir) if index_dir is not None else None
         self._states: dict[str, BankState] = {}
+        self._saved: dict[str, tuple[str, int]] = {}  # bank -> (created_at, version) on disk
         self._synced = False
         self._lock = threading.RLock()
 
@@ -96,6 +104,22 @@ class Matcher:
     def banks(self) -> list[str]:
         """Names of the banks matched against, as of the last sync."""
         return sorted(self._states)
+
+    def hash_types(self) -> frozenset[str]:
+        """Hash types some bank holds entries of (syncing first if needed).
+
+        Callers hash only these: computing a vPDQ (decoding a whole video) or a PDQ for a
+        type no bank can match is work with no possible result.
+        """
+        with self._lock:
+            if not self._synced:
+                self.sync()
+            return frozenset(
+                t
+                for state in self._states.values()
+                for t, index in state.indexes.items()
+                if len(index)
+            )
 
     def version(self, bank: str) -> int:
         """The bank version the matcher's indexes reflect."""
@@ -112,6 +136,7 @@ class Matcher:
             names = self._names or [b.name for b in self._store.list_banks()]
             for gone in set(self._states) - set(names):
                 del self._states[gone]
+                self._saved.pop(gone, None)
             results = [self._sync_bank(name, save) for name in names]
             self._synced = True
             return results
@@ -139,8 +164,15 @@ class Matcher:
             how = "current"
         state.refresh(bank, self._store)
         self._states[name] = state
-        if save and self._index_dir is not None and how != "current":
+        # Write only what differs from disk: a state just loaded and already current *is*
+        # what is saved, and rewriting it (O(bank) bytes, fsynced) on every process start
+        # was the biggest cost of a short `childsafe match` after hashing.
+        on_disk = (state.created_at, state.version)
+        if how == "loaded" and start == state.version:
+            self._saved[name] = on_disk
+        if save and self._index_dir is not None and self._saved.get(name) != on_disk:
             state.save(bank_dir(self._index_dir, name))
+            self._saved[name] = on_disk
         return SyncResult(name, how, start, state.version, added, removed, note)
 
     def match(self, hashes: Mapping[str, HashValue]) -> list[Match]:
@@ -166,10 +198,12 @@ class Matcher:
                 self.sync()
             reports = [MatchReport() for _ in items]
             valid = [self._validate(h, r) for h, r in zip(items, reports, strict=True)]
+            frames = _VideoFrames(valid)
             for name in sorted(self._states):
                 state = self._states[name]
                 self._match_pdq(state, valid, reports)
                 self._match_exact(state, valid, reports)
+                self._match_vpdq(state, frames, reports)
             for report in reports:
                 report.matches.sort(key=_order)
                 report.suppressed.sort(key=_order)
@@ -179,8 +213,8 @@ class Matcher:
     def _validate(hashes: Mapping[str, HashValue], report: MatchReport) -> dict[str, HashValue]:
         out = {}
         for hash_type, hv in hashes.items():
-            if hash_type not in HEX_LENGTHS:
-                continue  # no index matches this type (vpdq); nothing to report
+            if hash_type not in HEX_LENGTHS and hash_type != HashType.VPDQ:
+                continue  # no index matches this type; nothing to report
             try:
                 value = canonical(hash_type, hv.value)
                 variants = tuple(canonical(hash_type, v) for v in hv.variants)
@@ -238,7 +272,7 @@ class Matcher:
         self, state: BankState, items: list[dict[str, HashValue]], reports: list[MatchReport]
     ) -> None:
         for hash_type, index in state.indexes.items():
-            if hash_type == HashType.PDQ or len(index) == 0:
+            if not isinstance(index, ExactIndex) or len(index) == 0:
                 continue
             asked = [(i, h[hash_type].value) for i, h in enumerate(items) if hash_type in h]
             if not asked:
@@ -257,3 +291,56 @@ class Matcher:
                 m = Match(state.name, hash_type, value, 0, entry_id, labels[k], sources[k])
                 report = reports[item]
                 (report.suppressed if value in allowed else report.matches).append(m)
+
+    def _match_vpdq(
+        self, state: BankState, frames: _VideoFrames, reports: list[MatchReport]
+    ) -> None:
+        index = state.indexes.get(HashType.VPDQ)
+        if not isinstance(index, VPDQIndex) or len(index) == 0 or not frames.items:
+            return
+        per_video = frames.comparable(index)
+        usable = [k for k, hashes in enumerate(per_video) if hashes]
+        for k, item in enumerate(frames.items):
+            if not per_video[k]:
+                reason = f"no vpdq frame has quality >= {index.quality_floor}"
+                reports[item].skipped.append(Skip("vpdq", "low_quality", reason, state.name))
+        results = index.query_frames([per_video[k] for k in usable])
+        found = [
+            (k, entry, dist)
+            for k, hits in zip(usable, results, strict=True)
+            for entry, dist in hits
+        ]
+        if not found:
+            return
+        allowed_values = state.allowed_exact.get(HashType.VPDQ, frozenset())
+        allowed = {k for k, _, _ in found if frames.values[k] in allowed_values}
+        if state.allowed_vpdq is not None:
+            near = sorted({k for k, _, _ in found} - allowed)
+            hits = state.allowed_vpdq.query_frames([per_video[k] for k in near])
+            allowed.update(k for k, h in zip(near, hits, strict=True) if h)
+        labels, sources = state.meta.lookup(np.array([f[1] for f in found], np.int64))
+        for n, (k, entry, dist) in enumerate(found):
+            m = Match(state.name, "vpdq", index.value(entry), dist, entry, labels[n], sources[n])
+            report = reports[frames.items[k]]
+            (report.suppressed if k in allowed else report.matches).append(m)
+
+
+class _VideoFrames:
+    """The batch's vPDQ queries, parsed once per quality floor however many banks hold videos.
+
+    Parsing is the costly part of a vPDQ query for a long video (a 3-hour video is 10,800
+    frame strings), and every bank's index uses the same floor, so this is usually one parse.
+    A malformed value was already refused by ``_validate``.
+    """
+
+    def __init__(self, items: list[dict[str, HashValue]]) -> None:
+        self.items = [i for i, h in enumerate(items) if HashType.VPDQ in h]
+        self.values = [items[i][HashType.VPDQ].value for i in self.items]
+        self._parsed: dict[int, list[list[str]]] = {}
+
+    def comparable(self, index: VPDQIndex) -> list[list[str]]:
+        """Each query's frame hashes that take part in matching under ``index``'s floor."""
+        parsed = self._parsed.get(index.quality_floor)
+        if parsed is None:
+            parsed = self._parsed[index.quality_floor] = index.comparable(self.values)
+        return parsed

@@ -17,6 +17,11 @@ leaves only the percentage thresholds.
 Entries whose frames are all under the quality floor are kept (so a bank import does not
 fail on one dark video) but can never match. Bookkeeping is plain dicts: fine for banks of
 tens of thousands of videos; past millions of frames it wants arrays.
+
+Each entry's vPDQ string is kept too (``value``), because a ``Match`` reports the bank
+entry's hash and the frame index alone cannot give it back (duplicate and low-quality frames
+and timestamps are gone). It is one ``str`` per entry (about 80 B per frame) and is saved as
+one byte blob; a bank store has no fetch-by-id, and a scan per match would cost far more.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import tempfile
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 
@@ -45,7 +50,7 @@ from childsafe.matching.base import Index
 from childsafe.matching.pdq_index import PDQIndex, unpack
 
 _KIND = "childsafe-vpdq-entries"
-_ARRAYS = ("entry_ids", "entry_lengths", "entry_frames")
+_ARRAYS = ("entry_ids", "entry_lengths", "entry_frames", "value_lengths", "values")
 
 
 class VPDQIndex(Index):
@@ -69,7 +74,9 @@ class VPDQIndex(Index):
         self._frame_id: dict[str, int] = {}  # frame hash -> frame id in the PDQ index
         self._frame_entries: dict[int, list[int]] = {}  # frame id -> entries holding it
         self._entries: dict[int, list[int]] = {}  # entry id -> its frame ids
+        self._values: dict[int, str] = {}  # entry id -> its vPDQ string
         self._next_frame = 0
+        self.extra: dict[str, Any] = {}
 
     def add(self, values: Sequence[str], ids: Sequence[int]) -> None:
         """Add videos; adding an id that is present replaces that entry."""
@@ -77,11 +84,12 @@ class VPDQIndex(Index):
             raise ValueError(f"{len(values)} values but {len(ids)} ids")
         if len(set(ids)) != len(ids):
             raise ValueError("duplicate ids in one add")
-        parsed = [comparable_frames(parse_vpdq(v), self.quality_floor) for v in values]
+        parsed = self.comparable(values)
         self.remove([i for i in ids if i in self._entries])
         new_hashes: list[str] = []
         new_ids: list[int] = []
-        for entry, hashes in zip(ids, parsed, strict=True):
+        for entry, value, hashes in zip(ids, values, parsed, strict=True):
+            self._values[entry] = value
             frames = []
             for pdq in hashes:
                 frame = self._frame_id.get(pdq)
@@ -104,6 +112,7 @@ class VPDQIndex(Index):
             frames = self._entries.pop(entry, None)
             if frames is None:
                 continue
+            del self._values[entry]
             removed += 1
             for frame in frames:
                 holders = self._frame_entries[frame]
@@ -117,11 +126,28 @@ class VPDQIndex(Index):
             self._frames.remove(dropped)
         return removed
 
+    def value(self, entry_id: int) -> str:
+        """The vPDQ string an entry was added with."""
+        return self._values[entry_id]
+
+    def comparable(self, values: Sequence[str]) -> list[list[str]]:
+        """Each video's frame hashes that take part in matching under this index's floor.
+
+        Public so a caller matching one batch against several indexes with the same floor
+        parses each video once (see :meth:`query_frames`); raises ``HashFormatError``.
+        """
+        return [comparable_frames(parse_vpdq(v), self.quality_floor) for v in values]
+
     def query(
         self, values: Sequence[str], radius: int | None = None
     ) -> list[list[tuple[int, int]]]:
         """For each query video, ``(entry_id, distance)`` of the entries it matches, best first."""
-        per_video = [comparable_frames(parse_vpdq(v), self.quality_floor) for v in values]
+        return self.query_frames(self.comparable(values), radius)
+
+    def query_frames(
+        self, per_video: Sequence[Sequence[str]], radius: int | None = None
+    ) -> list[list[tuple[int, int]]]:
+        """:meth:`query` for videos already reduced by :meth:`comparable`."""
         flat = [pdq for hashes in per_video for pdq in hashes]
         hits = self._frames.query(flat, self.pdq_radius) if flat else []
         results: list[list[tuple[int, int]]] = []
@@ -160,21 +186,31 @@ class VPDQIndex(Index):
     def __len__(self) -> int:
         return len(self._entries)
 
-    def save(self, path: Path) -> None:
-        """Write ``path/frames`` (the PDQ index) and ``path/entries``, replacing ``path`` whole."""
+    def save(self, path: Path, *, extra: dict[str, Any] | None = None) -> None:
+        """Write ``path/frames`` (the PDQ index) and ``path/entries``, replacing ``path`` whole.
+
+        ``extra`` (JSON) is kept in the entries' meta and read back into ``self.extra``, as
+        for the other indexes (the matcher records the bank version there).
+        """
+        if extra is not None:
+            self.extra = dict(extra)
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
         try:
             self._frames.save(tmp / "frames")
-            arrays = {
+            blobs = [self._values[e].encode() for e in self._entries]
+            arrays: dict[str, np.ndarray] = {
                 "entry_ids": np.fromiter(self._entries, np.int64, len(self._entries)),
                 "entry_lengths": np.array([len(f) for f in self._entries.values()], np.int64),
                 "entry_frames": np.array(
                     [f for frames in self._entries.values() for f in frames], np.int64
                 ),
+                "value_lengths": np.array([len(b) for b in blobs], np.int64),
+                "values": np.frombuffer(b"".join(blobs), np.uint8),
             }
-            write_index_dir(tmp / "entries", _KIND, arrays, {"settings": self._settings()})
+            meta = {"settings": self._settings(), "extra": self.extra}
+            write_index_dir(tmp / "entries", _KIND, arrays, meta)
             old = path.with_name(f"{tmp.name}.old")
             if path.exists():
                 path.rename(old)
@@ -209,6 +245,7 @@ class VPDQIndex(Index):
         index._next_frame = next_frame
         index._frame_id = dict(zip(unpack(hashes), frame_ids.tolist(), strict=True))
         index._frame_entries = {f: [] for f in frame_ids.tolist()}
+        index.extra = dict(meta.get("extra") or {})
         lengths = arrays["entry_lengths"]
         ends = np.cumsum(lengths)
         entry_frames = arrays["entry_frames"].tolist()
@@ -222,6 +259,21 @@ class VPDQIndex(Index):
                     index._frame_entries[frame].append(entry)
         except (KeyError, ValueError) as exc:
             raise IndexError_(f"{path}: entries and frames disagree ({exc}); rebuild it") from None
+        index._values = _split_values(path, arrays, list(index._entries))
         if any(not holders for holders in index._frame_entries.values()):
             raise IndexError_(f"{path}: frames without entries; rebuild it")
         return index
+
+
+def _split_values(path: Path, arrays: dict[str, np.ndarray], ids: list[int]) -> dict[int, str]:
+    """The saved vPDQ strings, one per entry id, in ``ids`` order."""
+    lengths = arrays["value_lengths"]
+    blob = arrays["values"].tobytes()
+    if lengths.shape != (len(ids),) or int(lengths.sum()) != len(blob) or np.any(lengths < 0):
+        raise IndexError_(f"{path}: saved values do not fit the entries; rebuild it")
+    ends = np.cumsum(lengths).tolist()
+    starts = [0, *ends][: len(ends)]
+    try:
+        return {e: blob[lo:hi].decode() for e, lo, hi in zip(ids, starts, ends, strict=True)}
+    except UnicodeDecodeError:
+        raise IndexError_(f"{path}: saved values are damaged; rebuild it") from None
