@@ -6,6 +6,8 @@
     │   ├── UnsupportedContent     not a kind this hasher handles (a text file given to pdq)
     │   ├── CorruptContent         truncated, zero-byte or undecodable bytes
     │   └── ContentTooLarge        over a size or pixel limit (decompression bombs)
+    ├── SourceError                a whole dataset source that cannot be read (missing
+    │                              file, no reader fits, a table without usable columns)
     ├── HashFormatError            a hash string that is not valid for its type
     ├── BankError                  bank store problems
     │   ├── BankNotFound
@@ -43,6 +45,14 @@ class CorruptContent(ContentError):
 
 class ContentTooLarge(ContentError):
     """The item is over a configured size or pixel limit."""
+
+
+class SourceError(ChildsafeError):
+    """A dataset source that cannot be scanned at all; the message names the source.
+
+    Raised while planning a scan (``reader_for``, ``Reader.shards``), never while reading a
+    shard: once planned, an unreadable member becomes an error item instead.
+    """
 
 
 class HashFormatError(ChildsafeError, ValueError):

@@ -8,6 +8,7 @@ so every finding can say where it came from (reports without a data source are n
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,6 +72,7 @@ class Item:
     text: str | None = None
     hashes: dict[str, str] = field(default_factory=dict)
     error: str | None = None
+    follow_symlinks: bool = True
     _head: bytes | None = field(default=None, repr=False)
 
     @property
@@ -117,7 +119,12 @@ class Item:
         if self.path is None:
             raise UnsupportedContent(f"{self.id}: no content (hashes only)")
         try:
-            return self.path.open("rb")
+            if self.follow_symlinks:
+                return self.path.open("rb")
+            # Dataset readers refuse links when planning; opening without following closes
+            # the race where a file is swapped for a link between planning and reading.
+            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            return os.fdopen(fd, "rb")
         except OSError as exc:
             raise CorruptContent(f"{self.id}: cannot read: {exc.strerror or exc}") from exc
 

@@ -1,0 +1,225 @@
+"""Table columns: which column is what, and one vectorised pass that validates a batch.
+
+Every tabular reader (Parquet, CSV, JSON Lines, Hugging Face Arrow) maps its columns once
+(:func:`guess`, with options overriding), then turns each Arrow batch into the batch layout
+of :data:`BATCH_SCHEMA` — column names as in ``childsafe.scan.schema.RESULTS`` — without a
+Python object per row. Items are built from that same batch, so ``read`` and
+``read_batches`` cannot disagree on ids, hashes or errors.
+
+Hash cells are checked with a fast path (ASCII trim, ASCII lower, a hex regex) whose accepted
+values are a subset of what :func:`childsafe.hashing.formats.canonical` accepts with the same
+result; every other non-empty cell goes to ``canonical`` itself, the reference, which also
+words the error. Empty and null cells mean "no hash". A malformed hash makes the row an
+error naming the column. A row with no valid hash, no image bytes and no caption has nothing
+to scan (childsafe never downloads URLs) and is an error row saying so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from childsafe.errors import HashFormatError, SourceError
+from childsafe.hashing.formats import HEX_LENGTHS, canonical
+
+HASH_TYPES: tuple[str, ...] = ("md5", "sha1", "sha256", "pdq", "video_md5", "vpdq")
+ROLES: dict[str, tuple[str, ...]] = {
+    "id": ("id", "key", "uid", "sample_id", "__key__", "image_id"),
+    "url": ("url", "image_url"),
+    "caption": ("caption", "text", "alt"),
+    "licence": ("licence", "license"),
+    "crawl_date": ("crawl_date", "date"),
+    "image": ("image", "jpg", "jpeg", "png", "webp", "img", "bytes"),
+}
+BATCH_SCHEMA = pa.schema(
+    [
+        ("item_id", pa.string()),
+        ("source", pa.string()),
+        ("shard", pa.string()),
+        ("member", pa.string()),
+        ("row", pa.int64()),
+        ("url", pa.string()),
+        ("caption_sha256", pa.string()),
+        ("licence", pa.string()),
+        ("crawl_date", pa.string()),
+        ("kind", pa.string()),
+        *[(name, pa.string()) for name in HASH_TYPES],
+        ("error", pa.string()),
+    ]
+)
+_WS = " \t\n\r\x0b\x0c"
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnMap:
+    """The table column playing each role (None: absent)."""
+
+    roles: dict[str, str] = field(default_factory=dict)  # role -> column
+    hashes: dict[str, str] = field(default_factory=dict)  # hash type -> column
+
+    def get(self, role: str) -> str | None:
+        return self.roles.get(role)
+
+    def columns(self) -> list[str]:
+        return list(dict.fromkeys([*self.roles.values(), *self.hashes.values()]))
+
+
+def _textual(t: pa.DataType) -> bool:
+    return bool(
+        pa.types.is_null(t)  # a column empty so far (JSON inference)
+        or pa.types.is_string(t)
+        or pa.types.is_large_string(t)
+        or pa.types.is_binary(t)
+        or pa.types.is_large_binary(t)
+        or pa.types.is_integer(t)
+        or pa.types.is_floating(t)
+        or pa.types.is_boolean(t)
+        or pa.types.is_temporal(t)
+        or (pa.types.is_dictionary(t) and _textual(t.value_type))
+    )
+
+
+def _image_type_ok(t: pa.DataType) -> bool:
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t):
+        return True
+    return bool(pa.types.is_struct(t) and t.get_field_index("bytes") >= 0)
+
+
+def guess(
+    where: str, schema: pa.Schema, overrides: Mapping[str, str | None], *, images: bool = True
+) -> ColumnMap:
+    """Map roles to columns: overrides first, then known names (case-insensitive)."""
+    names = list(schema.names)
+    lower = {n.lower(): n for n in reversed(names)}
+    have = ", ".join(names) or "(none)"
+    roles: dict[str, str] = {}
+    hashes: dict[str, str] = {}
+    wanted = {**{r: ROLES[r] for r in ROLES}, **{h: (h,) for h in HASH_TYPES}}
+    for role, candidates in wanted.items():
+        chosen = overrides.get(f"{role}_column")
+        if chosen is not None and chosen not in names:
+            raise SourceError(f"{where}: no column {chosen!r} for {role}; columns: {have}")
+        chosen = chosen or next((lower[c] for c in candidates if c in lower), None)
+        if chosen is None or (role == "image" and not images):
+            continue
+        t = schema.field(chosen).type
+        ok = _image_type_ok(t) if role == "image" else _textual(t)
+        if not ok:
+            raise SourceError(f"{where}: column {chosen!r} ({role}) has unusable type {t}")
+        (hashes if role in HASH_TYPES else roles)[role] = chosen
+    if not ({"id", "url", "image"} & roles.keys()) and not hashes:
+        raise SourceError(f"{where}: no id, url, hash or image column to scan; columns: {have}")
+    return ColumnMap(roles, hashes)
+
+
+def text(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Any textual column as UTF-8 strings; invalid bytes become U+FFFD."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.dictionary_decode()
+    if pa.types.is_string(arr.type):
+        return arr
+    try:
+        return pc.cast(arr, pa.string())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        raw = pc.cast(arr, pa.binary()).to_pylist()
+        return pa.array([None if b is None else b.decode("utf-8", "replace") for b in raw])
+
+
+def raw_bytes(arr: pa.Array) -> list[bytes | None]:
+    """A textual column's cells as the bytes stored (UTF-8 for strings)."""
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.dictionary_decode()
+    if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+        arr = pc.cast(arr, pa.binary())
+    elif not (pa.types.is_binary(arr.type) or pa.types.is_large_binary(arr.type)):
+        arr = pc.cast(pc.cast(arr, pa.string()), pa.binary())
+    return arr.to_pylist()  # type: ignore[no-any-return]
+
+
+def _check_hashes(htype: str, column: str, arr: pa.Array, errors: dict[int, str]) -> pa.Array:
+    """Canonical hashes of one column (null where absent or bad); bad cells go to ``errors``."""
+    values = text(arr)
+    if htype in HEX_LENGTHS:
+        v = pc.ascii_lower(pc.utf8_trim(values, characters=_WS))
+        ok = pc.fill_null(pc.match_substring_regex(v, f"^[0-9a-f]{{{HEX_LENGTHS[htype]}}}$"), False)
+    else:
+        v, ok = values, pa.array(np.zeros(len(values), dtype=bool))
+    present = pc.fill_null(
+        pc.greater(pc.utf8_length(pc.utf8_trim(values, characters=_WS)), 0), False
+    )
+    slow = np.flatnonzero(pc.and_(present, pc.invert(ok)).to_numpy(zero_copy_only=False))
+    fast = pc.if_else(ok, v, pa.scalar(None, pa.string()))
+    if not len(slow):
+        return fast
+    out: list[str | None] = fast.to_pylist()
+    for i in map(int, slow):
+        try:
+            out[i] = canonical(htype, values[i].as_py())  # the reference decides the rest
+        except HashFormatError as exc:
+            msg = f"column {column!r}: {exc}"
+            errors[i] = f"{errors[i]}; {msg}" if i in errors else msg
+    return pa.array(out, pa.string())
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """Where a batch comes from: constants of every row, and how to name its rows."""
+
+    source: str
+    shard: str
+    prefix: str  # item ids from the id column are "<prefix>/<id>"
+
+
+def normalise(
+    batch: pa.RecordBatch, cmap: ColumnMap, ctx: Context, first_row: int, has_content: pa.Array
+) -> pa.RecordBatch:
+    """One batch in :data:`BATCH_SCHEMA`; ``has_content`` marks rows with image bytes."""
+    n = batch.num_rows
+    rows = pa.array(np.arange(first_row, first_row + n, dtype=np.int64))
+    fallback = pc.binary_join_element_wise(f"{ctx.shard}#", pc.cast(rows, pa.string()), "")
+    cols: dict[str, pa.Array] = {}
+    if (idc := cmap.get("id")) is not None:
+        ids = text(batch.column(idc))
+        joined = pc.binary_join_element_wise(f"{ctx.prefix}/", ids, "")
+        cols["item_id"] = pc.if_else(pc.is_null(ids), fallback, joined)
+    else:
+        cols["item_id"] = fallback
+    cols["source"] = pa.repeat(pa.scalar(ctx.source), n)
+    cols["shard"] = pa.repeat(pa.scalar(ctx.shard), n)
+    cols["member"] = pa.nulls(n, pa.string())
+    cols["row"] = rows
+    for role in ("url", "licence", "crawl_date"):
+        c = cmap.get(role)
+        cols[role] = text(batch.column(c)) if c else pa.nulls(n, pa.string())
+    capc = cmap.get("caption")
+    has_caption = pa.repeat(pa.scalar(False), n)
+    cols["caption_sha256"] = pa.nulls(n, pa.string())
+    if capc is not None:
+        caption = raw_bytes(batch.column(capc))
+        has_caption = pa.array([bool(b) for b in caption], pa.bool_())
+        sha = [None if b is None else hashlib.sha256(b).hexdigest() for b in caption]
+        cols["caption_sha256"] = pa.array(sha, pa.string())
+    cols["kind"] = pc.if_else(has_content, pa.scalar(None, pa.string()), "hashes")
+    errors: dict[int, str] = {}  # sparse: most batches have none
+    scannable = pc.or_(has_caption, has_content)
+    for htype in HASH_TYPES:
+        c = cmap.hashes.get(htype)
+        cols[htype] = (
+            _check_hashes(htype, c, batch.column(c), errors) if c else pa.nulls(n, pa.string())
+        )
+        scannable = pc.or_(scannable, pc.is_valid(cols[htype]))
+    nothing = "nothing to scan: no valid hash, image bytes or caption in this row"
+    for i in np.flatnonzero(~scannable.to_numpy(zero_copy_only=False)):
+        errors.setdefault(int(i), nothing)
+    named: list[str | None] = [None] * n
+    for k, e in errors.items():
+        named[k] = f"row {first_row + k}: {e}"
+    cols["error"] = pa.array(named, pa.string()) if errors else pa.nulls(n, pa.string())
+    return pa.RecordBatch.from_arrays([cols[f.name] for f in BATCH_SCHEMA], schema=BATCH_SCHEMA)
