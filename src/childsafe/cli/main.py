@@ -7,6 +7,7 @@ A first session:
   childsafe banks list                     # what banks you have, at which version
   childsafe match uploads/ --json          # check files against every bank
   childsafe match --hash pdq:<64 hex>      # check a hash you already have
+  childsafe scan data/ --out scan1/        # scan a dataset into results and a report
 
 State (the SQLite database and saved indexes) lives in $CHILDSAFE_HOME; point
 CHILDSAFE_DATABASE_URL at PostgreSQL in production. Exit codes: 0 nothing found,
@@ -26,6 +27,7 @@ from childsafe.cli._common import fail
 from childsafe.cli.banks_cmd import banks
 from childsafe.cli.hash_cmd import hash_command
 from childsafe.cli.match_cmd import match_command
+from childsafe.cli.scan_cmd import scan_command
 from childsafe.config import Settings
 
 
@@ -43,6 +45,7 @@ def cli(ctx: click.Context) -> None:
 cli.add_command(hash_command)
 cli.add_command(banks)
 cli.add_command(match_command)
+cli.add_command(scan_command)
 
 
 def main() -> None:

@@ -121,6 +121,31 @@ class Matcher:
                 if len(index)
             )
 
+    def bank_states(self) -> dict[str, BankState]:
+        """The synced per-bank states (syncing first if needed), for ``MatcherSnapshot.save``."""
+        with self._lock:
+            if not self._synced:
+                self.sync()
+            return dict(self._states)
+
+    @classmethod
+    def detached(cls, states: Mapping[str, BankState]) -> Matcher:
+        """A matcher over states loaded elsewhere, with no store: it matches, never syncs.
+
+        Why: scan workers match against a snapshot saved by the coordinator (see
+        ``matching.snapshot``) and must not open the database; the matching code is shared so
+        a snapshot matches exactly like the live matcher it was saved from.
+        """
+        matcher = cls.__new__(cls)
+        matcher._store = None  # type: ignore[assignment]  # sync() is never called
+        matcher._names = sorted(states)
+        matcher._index_dir = None
+        matcher._states = dict(states)
+        matcher._saved = {}
+        matcher._synced = True
+        matcher._lock = threading.RLock()
+        return matcher
+
     def version(self, bank: str) -> int:
         """The bank version the matcher's indexes reflect."""
         return self._states[bank].version

@@ -55,6 +55,36 @@ def reader_for(source: str, **options: Any) -> Reader:
     )
 
 
+_CONTAINERS = (".tar", ".tar.gz", ".tgz", ".parquet", ".csv", ".tsv", ".jsonl")
+
+
+def expand_sources(sources: list[str]) -> list[str]:
+    """Sources as the readers see them: a folder holding only dataset files becomes those files.
+
+    ``childsafe scan data/`` on a folder of WebDataset shards and metadata tables means "scan
+    these shards and tables", not "hash these .tar files as opaque files". A folder with any
+    media, sub-folder or other file stays a folder source; an HF ``save_to_disk`` folder
+    stays one source.
+    """
+    out: list[str] = []
+    for source in sources:
+        path = Path(source)
+        if is_pattern(source) or not path.is_dir() or HFReader.sniff(source):
+            out.append(source)
+            continue
+        entries = sorted(path.iterdir())
+        containers = [
+            e
+            for e in entries
+            if e.is_file() and not e.is_symlink() and e.name.endswith(_CONTAINERS)
+        ]
+        if containers and len(containers) == len(entries):
+            out += [str(e) for e in containers]
+        else:
+            out.append(source)
+    return out
+
+
 __all__ = [
     "READERS",
     "FolderReader",
@@ -63,5 +93,6 @@ __all__ = [
     "Shard",
     "TableReader",
     "WebDatasetReader",
+    "expand_sources",
     "reader_for",
 ]

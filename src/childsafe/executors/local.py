@@ -1,0 +1,113 @@
+"""``LocalExecutor``: shards run in worker processes on this machine (the default).
+
+Why this shape:
+
+* **Spawned processes, not forked.** The parent may hold threads (numba's pool, I/O), and a
+  forked copy of a held lock deadlocks; spawn starts clean interpreters.
+* **A bounded window of shards in flight** (``2 × workers``): the next shard is submitted
+  only when one finishes, so memory stays flat however many shards a scan has, and every
+  worker always has its next shard queued.
+* **One-time setup per worker.** The task builds its pipeline (and memory-maps the matcher
+  snapshot) on its first shard and keeps it for the process's life (see ``scan.task``);
+  numba is limited to ``cpu_count // workers`` threads per worker so workers do not
+  oversubscribe the cores.
+* **Completions stream** in finishing order; the workflow orders outputs by shard, not by
+  completion.
+* **Failures are fatal and named.** A task that raises stops the scan with
+  :class:`ShardFailed`; a worker that dies (killed, out of memory) with
+  :class:`WorkerCrashed`. Finished shards' parts are already on disk, so ``--resume`` goes on
+  from there.
+
+``workers=1`` runs every shard in this process: no pickling, real tracebacks, breakpoints
+work — for debugging and tests.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import get_context
+
+from childsafe.errors import ChildsafeError
+from childsafe.executors.base import Executor, ShardDone, ShardTask
+from childsafe.readers.base import Shard
+
+__all__ = ["LocalExecutor", "ShardFailed", "WorkerCrashed"]
+
+RESUME_HINT = "finished shards are saved: rerun with --resume to continue"
+
+
+class ShardFailed(ChildsafeError):
+    """A shard's task raised: the scan stops. The cause is chained."""
+
+    def __init__(self, shard_id: str, reason: str) -> None:
+        super().__init__(f"shard {shard_id} failed: {reason}; {RESUME_HINT}")
+        self.shard_id = shard_id
+
+
+class WorkerCrashed(ChildsafeError):
+    """A worker process died (killed, out of memory) while it ran a shard."""
+
+
+def _init_worker(threads: int) -> None:
+    """Runs first in each worker, before any task (and numba) is imported."""
+    os.environ.setdefault("NUMBA_NUM_THREADS", str(threads))
+
+
+class LocalExecutor(Executor):
+    """Runs shards in ``workers`` spawned processes (default: one per CPU)."""
+
+    name = "local"
+
+    def __init__(self, workers: int | None = None, *, max_in_flight: int | None = None) -> None:
+        self.workers = max(1, workers or os.cpu_count() or 1)
+        self.max_in_flight = max(self.workers, max_in_flight or 2 * self.workers)
+
+    def map(self, task: ShardTask, shards: Sequence[Shard]) -> Iterator[ShardDone]:
+        if self.workers == 1:
+            for shard in shards:
+                yield task(shard)
+            return
+        yield from self._pool_map(task, shards)
+
+    def _pool_map(self, task: ShardTask, shards: Sequence[Shard]) -> Iterator[ShardDone]:
+        threads = max(1, (os.cpu_count() or 1) // self.workers)
+        pool = ProcessPoolExecutor(
+            self.workers,
+            mp_context=get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(threads,),
+        )
+        pending: dict[Future[ShardDone], Shard] = {}
+        todo = iter(shards)
+        try:
+            for shard in todo:
+                pending[pool.submit(task, shard)] = shard
+                if len(pending) >= self.max_in_flight:
+                    break
+            while pending:
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    shard = pending.pop(future)
+                    yield self._result(future, shard)
+                    nxt = next(todo, None)
+                    if nxt is not None:
+                        pending[pool.submit(task, nxt)] = nxt
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    @staticmethod
+    def _result(future: Future[ShardDone], shard: Shard) -> ShardDone:
+        try:
+            return future.result()
+        except BrokenProcessPool as exc:
+            raise WorkerCrashed(
+                f"a worker process died (killed or out of memory) while scanning shard "
+                f"{shard.shard_id}; {RESUME_HINT}"
+            ) from exc
+        except ChildsafeError as exc:
+            raise ShardFailed(shard.shard_id, str(exc)) from exc
+        except Exception as exc:
+            raise ShardFailed(shard.shard_id, f"{type(exc).__name__}: {exc}") from exc

@@ -1,0 +1,112 @@
+"""``ScanTask``: what a worker does with one shard — read, run the steps, write its part.
+
+The task is a small picklable object (reader instances with their options, step instances,
+paths); executors ship it to workers. Heavy state is built once per worker *process*: the
+first call builds the ``Pipeline`` (loading the matcher snapshot by memory map) and keeps it
+under the scan's ``run_key``, so later shards — and later copies of the task, which arrive
+unpickled afresh for each shard on a process pool — reuse it.
+
+Writing is atomic: rows stream into a hidden temporary file in ``parts/`` (bounded memory,
+``ROWS_PER_CHUNK`` rows at a time), which ``os.replace`` renames to
+``parts/<shard_id>.parquet`` only when the shard is complete. A part therefore exists if and
+only if its shard finished, which is what ``--resume`` relies on; a killed worker leaves at
+most a temporary file, which the next run deletes.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from childsafe.executors.base import ShardDone
+from childsafe.pipeline.base import Step
+from childsafe.pipeline.chain import Pipeline, batched
+from childsafe.readers.base import Reader, Shard
+from childsafe.scan import fastpath
+from childsafe.scan.rows import records_to_table
+from childsafe.scan.schema import RESULTS
+
+ROWS_PER_CHUNK = 4096
+TMP_SUFFIX = ".tmp"
+
+# One built pipeline per worker process: the latest scan's (a process serves one scan).
+_PIPELINE: tuple[str, Pipeline] | None = None
+
+
+def part_path(parts_dir: Path, shard_id: str) -> Path:
+    """Where a finished shard's rows live."""
+    return parts_dir / f"{shard_id}.parquet"
+
+
+@dataclass(slots=True)
+class ScanTask:
+    """Runs the scan's steps over one shard; see the module docstring.
+
+    ``readers`` maps each source to its configured reader; ``run_key`` identifies this scan
+    run (config fingerprint plus snapshot), keying the per-process pipeline cache.
+    """
+
+    run_key: str
+    parts_dir: str
+    readers: dict[str, Reader]
+    steps: Sequence[Step]
+    fast_path: bool = True
+
+    def pipeline(self) -> Pipeline:
+        """This process's pipeline for the scan (built and set up on first use)."""
+        global _PIPELINE
+        if _PIPELINE is None or _PIPELINE[0] != self.run_key:
+            _PIPELINE = None  # drop the old one (and its indexes) before building
+            built = Pipeline(self.steps)
+            built.setup()
+            _PIPELINE = (self.run_key, built)
+        return _PIPELINE[1]
+
+    def __call__(self, shard: Shard) -> ShardDone:
+        start = time.perf_counter()
+        pipeline = self.pipeline()
+        reader = self.readers[shard.source]
+        final = part_path(Path(self.parts_dir), shard.shard_id)
+        tmp = final.with_name(f".{final.name}.{os.getpid()}{TMP_SUFFIX}")
+        counters: Counter[str] = Counter()
+        chunks = self._chunks(pipeline, reader, shard, counters)
+        try:
+            with pq.ParquetWriter(tmp, RESULTS) as writer:
+                for table in chunks:
+                    _count(table, counters)
+                    writer.write_table(table)
+            tmp.replace(final)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        rows = counters["items"]
+        return ShardDone(shard.shard_id, rows, time.perf_counter() - start, dict(counters))
+
+    def _chunks(
+        self, pipeline: Pipeline, reader: Reader, shard: Shard, counters: Counter[str]
+    ) -> Iterator[pa.Table]:
+        batches = fastpath.batches_for(reader, shard, pipeline) if self.fast_path else None
+        if batches is not None:
+            for batch in batches:
+                table = fastpath.process(batch, shard, pipeline)
+                counters["fast_path_rows"] += table.num_rows
+                yield table
+            return
+        for chunk in batched(pipeline.run(reader.read(shard)), ROWS_PER_CHUNK):
+            yield records_to_table(chunk, shard)
+
+
+def _count(table: pa.Table, counters: Counter[str]) -> None:
+    counters["items"] += table.num_rows
+    if table.num_rows == 0:
+        return
+    for entry in pc.value_counts(table["decision"]).to_pylist():
+        counters[f"decision:{entry['values']}"] += int(entry["counts"])

@@ -1,0 +1,45 @@
+"""LocalExecutor: in-process and pooled runs agree; failures and crashes are named."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from childsafe.executors.base import ShardDone
+from childsafe.executors.local import LocalExecutor, ShardFailed, WorkerCrashed
+from childsafe.readers.base import Shard
+
+SHARDS = [Shard("t", "src", f"s{i:02d}", "p", i) for i in range(6)]
+
+
+class Square:
+    """A picklable task: the shard's ``start`` squared, reported as rows."""
+
+    def __call__(self, shard: Shard) -> ShardDone:
+        if shard.shard_id == "boom":
+            raise ValueError("bad shard")
+        if shard.shard_id == "die":
+            os.kill(os.getpid(), signal.SIGKILL)
+        time.sleep(0.01 * (shard.start % 3))
+        return ShardDone(shard.shard_id, shard.start**2, 0.0, {"pid": os.getpid()})
+
+
+def test_in_process_and_pool_give_the_same_results() -> None:
+    one = {d.shard_id: d.rows for d in LocalExecutor(1).map(Square(), SHARDS)}
+    pooled = list(LocalExecutor(2, max_in_flight=2).map(Square(), SHARDS))
+    assert {d.shard_id: d.rows for d in pooled} == one == {s.shard_id: s.start**2 for s in SHARDS}
+    assert os.getpid() not in {d.counters["pid"] for d in pooled}
+
+
+def test_a_failing_task_names_its_shard() -> None:
+    shards = [*SHARDS[:2], Shard("t", "src", "boom", "p")]
+    with pytest.raises(ShardFailed, match="shard boom failed: ValueError: bad shard"):
+        list(LocalExecutor(2).map(Square(), shards))
+
+
+def test_a_killed_worker_fails_the_scan_clearly() -> None:
+    with pytest.raises(WorkerCrashed, match=r"died.*--resume"):
+        list(LocalExecutor(2).map(Square(), [Shard("t", "src", "die", "p"), *SHARDS[:2]]))
