@@ -4,11 +4,15 @@
 it touches the store, so a bad last line of a million-line file leaves the bank exactly as
 it was, version included, and the error names that line. The store then applies the batch
 in one transaction. Records travel as tuples in a :class:`RecordBatch` (see there for why).
+
+Parsing and validation each have a fast path for the plain million-line list
+(``BankFormat.fast_batch``, ``banks.validate.canonical_hex``) that either gives exactly the
+reference result or declines; on a bad file the reference path runs and names the line.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -16,6 +20,7 @@ from typing import IO
 from childsafe.banks.base import BankStore, ImportResult
 from childsafe.banks.batch import RecordBatch, Row
 from childsafe.banks.formats import detect_format, get_format
+from childsafe.banks.validate import validate
 from childsafe.errors import BankImportError, BankNotFound, HashFormatError
 from childsafe.hashing.formats import canonical
 
@@ -28,22 +33,6 @@ class FileImportResult(ImportResult):
 
     format: str = ""
     skipped: dict[str, int] = field(default_factory=dict)
-
-
-def _validated(
-    rows: Iterator[Row], *, where: str, source: str, label: str | None, tombstones: list[Row]
-) -> Iterator[Row]:
-    for r in rows:
-        htype, value = r[0], r[1]
-        if r[6] and not value:  # a tombstone by external id (NCMEC deleted entries)
-            tombstones.append(r)
-            continue
-        try:
-            v = canonical(htype, value)
-        except HashFormatError as exc:
-            raise BankImportError(str(exc), source=where, line=r[7]) from None
-        yield (htype, v, r[2] if r[2] is not None else label, r[3] or source, r[4], r[5],
-               r[6], r[7])  # fmt: skip
 
 
 def _resolve(store: BankStore, bank: str, tombstones: list[Row]) -> list[Row]:
@@ -81,16 +70,12 @@ def import_file(
         name = detect_format(path, stream.read(_HEAD)) if fmt == "auto" else fmt
         stream.seek(0)
         parser = get_format(name)
-        tombstones: list[Row] = []
-        batch = RecordBatch(
-            _validated(
-                parser.rows(stream, source=str(path), hash_type=hash_type),
-                where=str(path),
-                source=src,
-                label=label,
-                tombstones=tombstones,
-            )
-        )
+        parsed = parser.fast_batch(stream, source=str(path), hash_type=hash_type)
+        if parsed is None:
+            stream.seek(0)
+            parsed = RecordBatch(parser.rows(stream, source=str(path), hash_type=hash_type))
+    batch, tombstones = validate(parsed, where=str(path), source=src, label=label)
+    del parsed
     if tombstones:
         batch.rows.extend(_resolve(store, bank, tombstones))
     if create:

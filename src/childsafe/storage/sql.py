@@ -20,10 +20,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
-from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Engine,
+    Row,
+    String,
+    delete,
+    func,
+    insert,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from childsafe.banks.base import (
@@ -39,11 +50,30 @@ from childsafe.banks.batch import RecordBatch
 from childsafe.errors import BankError, BankNotFound
 from childsafe.storage import bulk
 from childsafe.storage.models import allowlist, bank_versions, banks, entries
+from childsafe.storage.staging import stage
 
 
 def _utc(dt: datetime) -> datetime:
     """SQLite hands back naive datetimes; everything stored is UTC."""
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+class _Timestamps:
+    """Raw ``added_at`` values (SQLite text, or psycopg datetimes) to UTC, memoised."""
+
+    def __init__(self, conn: Connection) -> None:
+        impl = DateTime(timezone=True).dialect_impl(conn.dialect)
+        self._parse = impl.result_processor(conn.dialect, None)
+        self._seen: dict[object, datetime] = {}
+
+    def __call__(self, raw: object) -> datetime:
+        dt = self._seen.get(raw)
+        if dt is None:
+            parsed = self._parse(raw) if self._parse and isinstance(raw, str) else raw
+            if not isinstance(parsed, datetime):  # pragma: no cover - defensive
+                raise TypeError(f"unexpected timestamp {raw!r}")
+            dt = self._seen[raw] = _utc(parsed)
+        return dt
 
 
 class SqlBankStore(BankStore):
@@ -115,9 +145,20 @@ class SqlBankStore(BankStore):
         return [self._bank(r) for r in rows]
 
     def delete_bank(self, name: str) -> None:
+        """Delete the bank row first, then its entries, in one transaction.
+
+        ``entries.bank_id`` has no foreign key (see ``storage.bulk``), so this is what keeps
+        entries from outliving their bank. Deleting the bank row first takes its lock: an
+        import in progress finishes first and its entries are deleted here too (the second
+        statement sees them), and an import that starts later finds no bank.
+        """
         with self.engine.begin() as conn:
-            if conn.execute(delete(banks).where(banks.c.name == name)).rowcount == 0:
+            bank_id = conn.execute(
+                delete(banks).where(banks.c.name == name).returning(banks.c.id)
+            ).scalar()
+            if bank_id is None:
                 raise BankNotFound(f"no bank named {name!r}")
+            conn.execute(delete(entries).where(entries.c.bank_id == bank_id))
 
     def _bank_id(self, conn: Connection, name: str) -> int:
         bank_id = conn.execute(select(banks.c.id).where(banks.c.name == name)).scalar()
@@ -139,20 +180,15 @@ class SqlBankStore(BankStore):
     # entries -------------------------------------------------------------------------------
 
     def apply(self, name: str, records: Sequence[ImportRecord], *, source: str) -> ImportResult:
-        # The last record for a hash wins; sorting by hash turns the unique index's random
-        # inserts into appends, which more than halves bulk insert time on both databases.
-        last = {(r[0], r[1]): r for r in RecordBatch.of(records).rows}
-        adds = sorted((r for r in last.values() if not r[6]), key=itemgetter(0, 1))
-        removes = [k for k, r in last.items() if r[6]]
-        del last
+        adds, removes = stage(RecordBatch.of(records))
         now = datetime.now(UTC)
         with self.engine.begin() as conn:
             bank_id, old = self._lock(conn, name)
             new = old + 1
             added = removed = 0
-            if adds:
+            if adds is not None:
                 added = bulk.insert_new(conn, bank_id, new, now, adds)
-                if added < len(adds):
+                if added < len(adds):  # some were there already, maybe as tombstones
                     added += bulk.revive(conn, bank_id, new, now, adds)
             removed = bulk.tombstone(conn, bank_id, new, now, removes)
             version = new if added or removed else old
@@ -164,7 +200,7 @@ class SqlBankStore(BankStore):
                     bank_id=bank_id,
                     version=version,
                     at=now,
-                    op="import" if adds or not removes else "remove",
+                    op="import" if adds is not None or not removes else "remove",
                     source=source,
                     added=added,
                     duplicates=duplicates,
@@ -191,17 +227,28 @@ class SqlBankStore(BankStore):
     def iter_entries(
         self, name: str, *, hash_type: str | None = None, include_deleted: bool = False
     ) -> Iterator[BankEntry]:
+        """Stream entries (server-side cursor on PostgreSQL, ``yield_per`` batches).
+
+        A million entries share a handful of ``added_at`` values (one per import), so
+        timestamps are read raw and converted once per distinct value: on SQLite the
+        per-row string parsing was the largest cost after building the entries.
+        """
+        e = entries.c
+        cols = (e.id, e.hash_type, e.value, e.label, e.source, e.external_id, e.member,
+                type_coerce(e.added_at, String), e.added_version, e.deleted)  # fmt: skip
         with self.engine.connect() as conn:
             bank_id = self._bank_id(conn, name)
-            q = select(entries).where(entries.c.bank_id == bank_id).order_by(entries.c.id)
+            q = select(*cols).where(e.bank_id == bank_id).order_by(e.id)
             if hash_type is not None:
-                q = q.where(entries.c.hash_type == hash_type)
+                q = q.where(e.hash_type == hash_type)
             if not include_deleted:
-                q = q.where(entries.c.deleted.is_(False))
+                q = q.where(e.deleted.is_(False))
+            at = _Timestamps(conn)
             result = conn.execution_options(yield_per=10_000).execute(q)
             try:  # close the server-side cursor even when the caller stops early
-                for row in result:
-                    yield self._entry(name, row)
+                for i, ht, v, label, src, ext, member, added, version, deleted in result:
+                    yield BankEntry(i, name, ht, v, label, src, ext, member, at(added), version,
+                                    bool(deleted))  # fmt: skip
             finally:
                 result.close()
 

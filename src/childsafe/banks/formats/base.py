@@ -6,6 +6,12 @@ lines cheap; :meth:`BankFormat.parse` wraps them as ``ImportRecord`` for everyon
 Parsers check structure (quoting, JSON, columns); hash strings are validated once, for every
 format, by the importer. Things a format knows but childsafe cannot store (PhotoDNA, URL
 signals) are skipped and counted in ``stats``, never guessed into another type.
+
+A format may also have a *fast path*, :meth:`BankFormat.fast_batch`: whole-file string
+operations for the plain shape a million-line list almost always has. ``rows`` stays the
+reference: the fast path must return exactly the records ``rows`` would, or ``None`` to
+hand the file to it (anything unusual, every error included), and the tests hold it to
+that.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from collections.abc import Iterable, Iterator
 from typing import IO, Any, ClassVar
 
 from childsafe.banks.base import BankEntry, ImportRecord
-from childsafe.banks.batch import Row
+from childsafe.banks.batch import RecordBatch, Row
 from childsafe.errors import BankImportError
 
 TRUE = frozenset({"1", "true", "yes", "y", "t"})
@@ -41,6 +47,16 @@ class BankFormat(ABC):
     def rows(self, stream: IO[Any], *, source: str, hash_type: str | None) -> Iterator[Row]:
         """The records of ``stream`` as tuples, each carrying its line number."""
 
+    def fast_batch(
+        self, stream: IO[bytes], *, source: str, hash_type: str | None
+    ) -> RecordBatch | None:
+        """``self.rows(...)`` as a batch by a faster route, or None; may read ``stream`` to
+        its end.
+
+        The default has no fast path and reads nothing.
+        """
+        return None
+
     @abstractmethod
     def write(self, entries: Iterable[BankEntry], stream: IO[str]) -> int:
         """Write entries in this format; returns how many were written."""
@@ -51,6 +67,31 @@ class BankFormat(ABC):
         """The records of ``stream``; raises ``BankImportError`` naming the bad line."""
         for row in self.rows(stream, source=source, hash_type=hash_type):
             yield ImportRecord(*row)
+
+
+def read_text(stream: IO[bytes], *, ascii_only: bool = False) -> str | None:
+    """The whole stream decoded (BOM dropped), or None when not UTF-8 (or not ASCII).
+
+    For fast paths: the line-by-line reader owns the error message naming the bad line.
+    """
+    data = stream.read()
+    if not isinstance(data, bytes):
+        return None
+    data = data.removeprefix(codecs.BOM_UTF8)
+    if ascii_only and not data.isascii():
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines as iterating the binary file yields them, without their newline."""
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return lines
 
 
 def text_lines(stream: IO[Any], source: str, *, keepends: bool = False) -> Iterator[str]:

@@ -9,17 +9,21 @@ or from the hash's length; 64 hex characters could be pdq or sha256, so those ne
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import string
+from collections.abc import Iterable, Iterator, Sequence
 from typing import IO, Any
 
 from childsafe.banks.base import BankEntry
-from childsafe.banks.batch import Row
-from childsafe.banks.formats.base import BankFormat, text_lines
+from childsafe.banks.batch import Columns, RecordBatch, Row
+from childsafe.banks.formats.base import BankFormat, read_text, split_lines, text_lines
 from childsafe.errors import BankImportError
 from childsafe.hashing.formats import HEX_LENGTHS, guess_type
 from childsafe.types import HashType
 
 _TYPES = frozenset(t.value for t in HashType)
+# str.translate tables deleting what a fast-path file may hold: what is left is unusual.
+_PLAIN = dict.fromkeys(map(ord, string.ascii_letters + string.digits + "\n"))
+_HEX_LINES = dict.fromkeys(map(ord, string.hexdigits.lower() + "\n"))
 
 
 class TextFormat(BankFormat):
@@ -50,6 +54,35 @@ class TextFormat(BankFormat):
                 if htype is None:
                     raise BankImportError(_why_untyped(line), source=source, line=n)
             yield (htype, line, None, None, None, None, False, n)
+
+    def fast_batch(
+        self, stream: IO[bytes], *, source: str, hash_type: str | None
+    ) -> RecordBatch | None:
+        """Bare hashes (letters and digits only, one per line): no per-line Python.
+
+        Without spaces, tabs, ``#`` or ``\r`` no line needs stripping or splitting and none
+        is a comment, so the lines are the file split on newlines; without ``--type`` they
+        must all be lower-case-able hex of one length that names a type (md5 or sha1).
+        """
+        text = read_text(stream, ascii_only=True)
+        if text is None or text.translate(_PLAIN):
+            return None
+        lines = split_lines(text)
+        htype = hash_type
+        if htype is None:
+            lengths = set(map(len, lines)) - {0}
+            if len(lengths) != 1 or text.lower().translate(_HEX_LINES):
+                return None
+            htype = {32: "md5", 40: "sha1"}.get(lengths.pop())
+            if htype is None:
+                return None
+        if "" in lines:  # blank lines keep their place in the numbering
+            numbered = [(n, v) for n, v in enumerate(lines, 1) if v]
+            numbers: Sequence[int] = [n for n, _ in numbered]
+            lines = [v for _, v in numbered]
+        else:
+            numbers = range(1, len(lines) + 1)
+        return RecordBatch.from_columns(Columns(htype, lines, numbers))
 
     def write(self, entries: Iterable[BankEntry], stream: IO[str]) -> int:
         """``<type> <hash>`` lines, so mixed banks round-trip; tombstones are left out."""
