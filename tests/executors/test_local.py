@@ -43,3 +43,49 @@ def test_a_failing_task_names_its_shard() -> None:
 def test_a_killed_worker_fails_the_scan_clearly() -> None:
     with pytest.raises(WorkerCrashed, match=r"died.*--resume"):
         list(LocalExecutor(2).map(Square(), [Shard("t", "src", "die", "p"), *SHARDS[:2]]))
+
+
+def _mark_warm() -> None:
+    """Warm-up for the start() tests: leaves a trace the task can report."""
+    os.environ["CHILDSAFE_TEST_WARMED"] = "yes"
+
+
+def _failing_warm_up() -> None:
+    raise RuntimeError("warm-up broke")
+
+
+class ReportWarm:
+    """Reports whether this worker ran the warm-up before its first shard."""
+
+    def __call__(self, shard: Shard) -> ShardDone:
+        warmed = int(os.environ.get("CHILDSAFE_TEST_WARMED") == "yes")
+        return ShardDone(shard.shard_id, warmed, 0.0, {"pid": os.getpid()})
+
+
+def test_started_workers_run_the_warm_up_and_serve_the_next_map() -> None:
+    executor = LocalExecutor(2)
+    executor.start(_mark_warm)
+    done = list(executor.map(ReportWarm(), SHARDS))
+    assert [d.rows for d in done] == [1] * len(SHARDS)
+    assert executor._pool is None  # consumed by the map
+    again = list(executor.map(ReportWarm(), SHARDS[:2]))  # a plain pool afterwards
+    assert [d.rows for d in again] == [0, 0]
+
+
+def test_a_failing_warm_up_does_not_fail_the_scan_and_close_releases_unused_workers() -> None:
+    executor = LocalExecutor(2)
+    executor.start(_failing_warm_up)
+    assert {d.rows for d in executor.map(Square(), SHARDS)} == {s.start**2 for s in SHARDS}
+    executor.start()
+    pool = executor._pool
+    assert pool is not None
+    executor.close()
+    assert executor._pool is None
+    with pytest.raises(RuntimeError):
+        pool.submit(Square(), SHARDS[0])  # shut down
+
+
+def test_start_is_a_no_op_in_process() -> None:
+    executor = LocalExecutor(1)
+    executor.start(_failing_warm_up)
+    assert executor._pool is None

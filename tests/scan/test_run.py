@@ -98,3 +98,16 @@ def test_workers_do_not_change_results(
 def test_unreadable_source_is_fatal_and_named(tmp_path: Path, bank_store: BankStore) -> None:
     with pytest.raises(SourceError, match="nope"):
         run_scan(config([str(tmp_path / "nope")], tmp_path / "out"), bank_store)
+
+
+def test_worker_warm_up_runs_in_a_fresh_process() -> None:
+    """``warm_up`` (run in each started worker) must work with nothing else loaded."""
+    import subprocess
+    import sys
+
+    code = "from childsafe.scan.task import warm_up; warm_up(True); warm_up(False); print('ok')"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"

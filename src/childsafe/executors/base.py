@@ -39,5 +39,15 @@ class Executor(ABC):
     def map(self, task: ShardTask, shards: Sequence[Shard]) -> Iterator[ShardDone]:
         """Run ``task`` over ``shards``; a task's exception is fatal for the scan."""
 
+    def start(self, warm_up: Callable[[], None] | None = None) -> None:  # noqa: B027
+        """Optionally start workers now, running ``warm_up`` in each (default: nothing).
+
+        Why: the scan calls this *before* it builds the matcher snapshot, so process start,
+        imports and ``warm_up`` (loading compiled kernels) overlap the driver's work instead
+        of following it. The next :meth:`map` uses the started workers; :meth:`close`
+        releases them if no ``map`` comes. ``warm_up`` is an optimisation only: an executor
+        may ignore it, and a failing one must not fail the scan.
+        """
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release workers."""

@@ -31,7 +31,12 @@ from childsafe.content.image import FAST_MIN_SIDE, decode_luma
 from childsafe.hashing.base import Hasher
 from childsafe.hashing.borders import trim_uniform_borders
 from childsafe.hashing.formats import canonical
-from childsafe.hashing.pdq_core import hamming, pdq_dihedral_from_luma, pdq_from_luma
+from childsafe.hashing.pdq_core import (
+    hamming,
+    luma_from_rgb,
+    pdq_dihedral_from_luma,
+    pdq_from_luma,
+)
 from childsafe.types import HashValue
 
 DEFAULT_MAX_PIXELS = 100_000_000  # Settings.max_image_pixels' default; api passes the setting
@@ -73,6 +78,7 @@ class PDQHasher(Hasher):
             fast=self.fast,
             min_side=self.fast_min_side,
             keep_uint8=True,  # PDQ reads 8-bit luma directly: no float copy of the image
+            luma_fn=luma_from_rgb,  # compiled, same values as the NumPy formula
         )
         return self.hash_luma(luma)
 

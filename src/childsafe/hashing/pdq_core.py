@@ -35,6 +35,10 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
+from childsafe.hashing import _jit
+
+_jit.prepare()  # before the first kernel call makes numba load its registries (see _jit)
+
 _MIN_DIM = 5
 
 
@@ -531,7 +535,10 @@ def luma_from_rgb(rgb: npt.ArrayLike) -> npt.NDArray[np.float32]:
         arr = arr[:, :, None].repeat(3, axis=2)
     if arr.ndim != 3 or arr.shape[2] < 3:
         raise ValueError(f"rgb must be HxWx3 (or HxWx4), got shape {arr.shape}")
-    return _luma_from_rgb(np.ascontiguousarray(arr[:, :, :3], dtype=np.uint8))  # type: ignore[no-any-return]
+    if arr.dtype != np.uint8 or not arr.flags.c_contiguous:
+        arr = np.ascontiguousarray(arr[:, :, :3], dtype=np.uint8)
+    # The kernel reads channels 0-2 only, so a contiguous RGBA array needs no RGB copy.
+    return _luma_from_rgb(arr)  # type: ignore[no-any-return]
 
 
 def pdq_from_rgb(rgb: npt.ArrayLike) -> tuple[str, int]:

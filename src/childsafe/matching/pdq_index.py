@@ -1,9 +1,10 @@
 """``PDQIndex``: exact Hamming-radius search over PDQ hashes, by a fast brute force.
 
-Layout: hashes live in one row-major ``(capacity, 4)`` uint64 buffer (32 B per hash), ids in
-an int64 buffer (8 B), and a bool "live" mask (1 B) exists once anything was removed: 41 B per
-entry in all. Buffers grow geometrically (by 1/8, so spare capacity keeps the total under
-48 B per entry), so ``add`` is an amortised append, never a rebuild.
+Layout: hashes live in one column-major ``(4, capacity)`` uint64 buffer (32 B per hash: word w
+of every hash is contiguous, so the scan's 128-bit prefix filter streams just two columns, see
+``_kernels``), ids in an int64 buffer (8 B), and a bool "live" mask (1 B) exists once anything
+was removed: 41 B per entry in all. Buffers grow geometrically (by 1/8, so spare capacity keeps
+the total under 48 B per entry), so ``add`` is an amortised append, never a rebuild.
 
 Removal is by tombstone: the rows of removed ids are marked dead in the mask and skipped when
 hits are collected; once a quarter of the rows are dead the buffers are compacted in one
@@ -12,7 +13,11 @@ O(N) pass. Finding the rows of k ids costs a binary search when the id column is
 
 A saved index is ``hashes.npy``, ``ids.npy`` and ``meta.json`` (see ``_persist``); ``load``
 memory-maps the arrays, so a 10M index is ready in well under a second, and the first write
-after a load copies the map into owned buffers (copy on write).
+after a load copies the map into owned buffers (copy on write). ``hashes.npy`` holds the
+``(4, N)`` columns flattened to shape ``(4 N,)`` (meta ``"hash_layout": "columns"``): a flat
+shape makes an older childsafe, which expects ``(N, 4)`` rows, refuse the file with an
+``IndexError_`` instead of misreading it. Files saved in that older row layout still load; they
+are transposed into owned memory once (about 0.1 s per million hashes, no memory sharing).
 
 Packing (``pack_hex``/``unpack``, in ``_hexpack``): the words are the bytes of
 ``bytes.fromhex(value)`` read little-endian, the same bytes faiss and python-threatexchange
@@ -38,6 +43,7 @@ from childsafe.matching.base import Index
 DEFAULT_RADIUS = 31
 PDQ_BITS = 256
 _FORMAT = "childsafe-pdq-index"
+_LAYOUT = "columns"
 
 __all__ = ["DEFAULT_RADIUS", "PDQHits", "PDQIndex", "pack_hex", "unpack"]
 
@@ -66,7 +72,7 @@ class PDQIndex(Index):
     hash_type: ClassVar[str] = "pdq"
 
     def __init__(self) -> None:
-        self._h = np.empty((0, 4), np.uint64)
+        self._h = np.empty((4, 0), np.uint64)  # (4, capacity) columns
         self._ids = np.empty(0, np.int64)
         self._live: np.ndarray | None = None
         self._n = 0
@@ -97,7 +103,7 @@ class PDQIndex(Index):
         if k == 0:
             return
         self._reserve(n + k)
-        self._h[n : n + k] = hashes
+        self._h[:, n : n + k] = hashes.T
         self._ids[n : n + k] = ids_arr
         if self._live is not None:
             self._live[n : n + k] = True
@@ -107,15 +113,15 @@ class PDQIndex(Index):
         self._n = n + k
 
     def _reserve(self, need: int) -> None:
-        cap = len(self._h)
+        cap = self._h.shape[1]
         if need <= cap and self._h.flags.writeable and self._ids.flags.writeable:
             return
         # Grow by 1/8, not 2x: appends stay amortised O(1) (each row is copied ~8 times over
         # its life, at memcpy speed) while spare capacity stays under the 48 B/entry budget.
         new_cap = max(need, cap + cap // 8, 1024) if need > cap else cap
         n = self._n
-        h = np.empty((new_cap, 4), np.uint64)
-        h[:n] = self._h[:n]
+        h = np.empty((4, new_cap), np.uint64)
+        h[:, :n] = self._h[:, :n]
         ids = np.empty(new_cap, np.int64)
         ids[:n] = self._ids[:n]
         self._h, self._ids = h, ids
@@ -139,7 +145,7 @@ class PDQIndex(Index):
         else:
             rows = np.flatnonzero(_kernels.member_mask(col, rm))
         if self._live is None:
-            self._live = np.ones(len(self._h), np.bool_)
+            self._live = np.ones(self._h.shape[1], np.bool_)
         rows = rows[self._live[rows]]
         self._live[rows] = False
         self._dead += len(rows)
@@ -149,7 +155,7 @@ class PDQIndex(Index):
 
     def _compact(self) -> None:
         keep = self._live_mask()
-        self._h = self._h[: self._n][keep]
+        self._h = np.ascontiguousarray(self._h[:, : self._n][:, keep])
         self._ids = self._ids[: self._n][keep]
         self._n, self._dead, self._live = len(self._ids), 0, None
 
@@ -170,7 +176,8 @@ class PDQIndex(Index):
         ids = self._ids[rows]
         order = np.lexsort((ids, dist, qidx))
         rows = rows[order]
-        return PDQHits(qidx[order], ids[order], dist[order].astype(np.int64), self._h[rows])
+        hashes = np.ascontiguousarray(self._h[:, rows].T)
+        return PDQHits(qidx[order], ids[order], dist[order].astype(np.int64), hashes)
 
     def _scan(self, q: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         m, n = len(q), self._n
@@ -185,15 +192,15 @@ class PDQIndex(Index):
         starts = np.arange(0, n, chunk, dtype=np.int64)
         ends = np.minimum(starts + chunk, n)
         cap = 256
-        counts, oq, orow, od = _kernels.hamming_scan(self._h, starts, ends, qp, m, radius, cap)
+        # The prefix filter is exact for any radius but only prunes up to PREFIX_MAX_RADIUS.
+        scan = _kernels.scan_prefix if radius <= _kernels.PREFIX_MAX_RADIUS else _kernels.scan_full
+        counts, oq, orow, od = scan(self._h, starts, ends, qp, m, radius, cap)
         over = counts > cap
         filled = np.arange(cap) < np.where(over, 0, counts)[:, None]
         parts = [(oq[filled], orow[filled], od[filled])]
         if over.any():  # rerun only the chunks that overflowed, with room for all their hits
             big = int(counts[over].max())
-            c2, oq2, orow2, od2 = _kernels.hamming_scan(
-                self._h, starts[over], ends[over], qp, m, radius, big
-            )
+            c2, oq2, orow2, od2 = scan(self._h, starts[over], ends[over], qp, m, radius, big)
             filled2 = np.arange(big) < c2[:, None]
             parts.append((oq2[filled2], orow2[filled2], od2[filled2]))
         return tuple(np.concatenate(p) for p in zip(*parts, strict=True))  # type: ignore[return-value]
@@ -217,16 +224,22 @@ class PDQIndex(Index):
     def entries(self) -> tuple[np.ndarray, np.ndarray]:
         """Copies of the live ``(hashes, ids)``, in insertion order."""
         keep = self._live_mask()
-        return self._h[: self._n][keep].copy(), self._ids[: self._n][keep].copy()
+        return self._h[:, : self._n][:, keep].T.copy(), self._ids[: self._n][keep].copy()
 
     def save(self, path: Path, *, extra: Mapping[str, Any] | None = None) -> None:
         """Write live entries atomically; ``extra`` (JSON) is kept in meta and read back."""
         keep = self._live_mask()
-        hashes, ids = self._h[: self._n][keep], self._ids[: self._n][keep]
-        meta = {"hash_type": self.hash_type, "count": len(ids), "ids_sorted": self._sorted}
+        cols, ids = self._h[:, : self._n][:, keep], self._ids[: self._n][keep]
+        meta: dict[str, Any] = {
+            "hash_type": self.hash_type,
+            "count": len(ids),
+            "ids_sorted": self._sorted,
+            "hash_layout": _LAYOUT,
+        }
         if extra is not None:
             self.extra = dict(extra)
         meta["extra"] = self.extra
+        hashes = np.ascontiguousarray(cols).reshape(-1)  # (4 N,): see the module docstring
         write_index_dir(path, _FORMAT, {"hashes": hashes, "ids": ids}, meta)
 
     @classmethod
@@ -239,10 +252,16 @@ class PDQIndex(Index):
             raise IndexError_(f"{path}: holds {meta.get('hash_type')!r}, not {cls.hash_type}")
         if not isinstance(count, int):
             raise IndexError_(f"{path}: meta.json has no entry count")
-        if hashes.dtype != np.uint64 or hashes.shape != (count, 4) or ids.shape != (count,):
+        layout = meta.get("hash_layout", "rows")  # absent: saved before the column layout
+        want = {"rows": (count, 4), _LAYOUT: (4 * count,)}.get(layout)
+        if want is None:
+            raise IndexError_(f"{path}: unknown hash layout {layout!r}; rebuild the index")
+        if hashes.dtype != np.uint64 or hashes.shape != want or ids.shape != (count,):
             raise IndexError_(f"{path}: arrays do not hold {count} pdq entries")
+        # Columns: a view, so the map stays shared between processes. Rows: transpose once.
+        cols = hashes.reshape(4, count) if layout == _LAYOUT else np.ascontiguousarray(hashes.T)
         index = cls()
-        index._h, index._ids, index._n = hashes, ids.astype(np.int64, copy=False), count
+        index._h, index._ids, index._n = cols, ids.astype(np.int64, copy=False), count
         index._sorted = bool(meta.get("ids_sorted", False))
         index.extra = dict(meta.get("extra") or {})
         return index

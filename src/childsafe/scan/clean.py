@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.ipc
@@ -33,6 +34,7 @@ import pyarrow.parquet as pq
 
 from childsafe.errors import ChildsafeError
 from childsafe.readers.base import Shard
+from childsafe.scan._kernels import blake2b64
 
 TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz")
 TABLE_SUFFIXES = (".parquet", ".pq", ".csv", ".tsv", ".jsonl", ".ndjson", ".json", ".arrow")
@@ -75,13 +77,136 @@ def bottom_k(lines: Iterable[str], k: int, seed: int, exclude: set[str]) -> list
     return [item_id for _, item_id in heap]
 
 
+class DecoyPool:
+    """The lowest-priority kept ids seen so far, gathered during the merge (no file re-read).
+
+    Why: ``bottom_k`` needs every kept id's keyed priority, but the merge already has the
+    ids in Arrow buffers and hashes them once anyway (the duplicate counter uses the same
+    digests), so reading ``kept_ids.txt`` back would hash them all a second time. The pool
+    keeps every id whose priority is at most ``limit``; when it outgrows ``2 * cap`` it is
+    cut back to the ``cap`` smallest and ``limit`` lowered. Neither the number of decoys
+    wanted nor the excluded ids are known before the merge ends, so :meth:`choose` answers
+    only when the pool provably holds the answer (``k`` usable ids at or below ``limit``)
+    and returns None otherwise; the caller then scans the file with :func:`bottom_k_file`.
+    """
+
+    def __init__(self, seed: int, cap: int = 4096) -> None:
+        self.key = str(seed).encode()
+        self.cap = cap
+        self.limit: int | None = None  # None: nothing dropped yet, every id is in the pool
+        self.pool: dict[str, int] = {}
+
+    def add(self, ids: pa.Array, priority: np.ndarray) -> None:
+        """Offer kept ids (non-null, listable) with their ``blake2b64(id, key)`` priorities."""
+        if self.limit is None:
+            take = np.arange(len(ids))
+        else:
+            take = np.flatnonzero(priority <= np.uint64(self.limit))
+        if len(take) == 0:
+            return
+        chosen = ids.take(pa.array(take)).to_pylist()
+        self.pool.update(zip(chosen, priority[take].tolist(), strict=True))
+        if len(self.pool) > 2 * self.cap:
+            values = np.fromiter(self.pool.values(), np.uint64, len(self.pool))
+            limit = int(np.partition(values, self.cap - 1)[self.cap - 1])
+            self.pool = {i: p for i, p in self.pool.items() if p <= limit}
+            self.limit = limit
+
+    def grow(self, wanted: int) -> None:
+        """Keep at least ``wanted`` ids from now on (the removals seen so far call for it)."""
+        self.cap = max(self.cap, wanted)
+
+    def choose(self, k: int, exclude: set[str]) -> list[str] | None:
+        """``bottom_k(kept ids, k, seed, exclude)``, or None if the pool cannot tell."""
+        if k <= 0:
+            return []
+        usable = sorted((p, i) for i, p in self.pool.items() if i not in exclude)
+        if len(usable) < k and self.limit is not None:
+            return None  # ids above the limit were dropped: the answer may be among them
+        return [i for _, i in usable[:k]]
+
+
+def bottom_k_file(
+    path: Path, k: int, seed: int, exclude: set[str], block_bytes: int = 32 << 20
+) -> list[str]:
+    """:func:`bottom_k` over the lines of ``path`` (``kept_ids.txt``), block by block.
+
+    The same choice as ``bottom_k`` (the reference, kept for that and tested against it):
+    the same keyed BLAKE2b-64 priority, computed by one numba pass per block of lines
+    (``_kernels.blake2b64``) instead of a ``str`` and a hashlib call per line. Only the few
+    lowest priorities of a block become Python strings: the block's ``k`` smallest
+    *usable* ids (not excluded, distinct) are found by walking its priorities in order,
+    merged into a pool of at most ``k`` and the rest discarded, so memory is one block.
+    (Two different ids with equal 64-bit priorities could be ordered differently from the
+    heap's streaming order: about ``n**2 / 2**65`` odds, nil for any real scan.)
+    """
+    if k <= 0:
+        return []
+    key = str(seed).encode()
+    pool: dict[str, int] = {}
+    limit: int | None = None  # the pool's largest priority once it holds k ids
+    with path.open("rb") as f:
+        rest = b""
+        while True:
+            chunk = f.read(block_bytes)
+            buf = rest + chunk
+            cut = len(buf) if not chunk else buf.rfind(b"\n") + 1
+            rest = buf[cut:]
+            if cut:
+                limit = _bottom_k_block(buf[:cut], k, key, exclude, pool, limit)
+            if not chunk:
+                return list(pool)
+
+
+def _bottom_k_block(
+    block: bytes, k: int, key: bytes, exclude: set[str], pool: dict[str, int], limit: int | None
+) -> int | None:
+    raw = np.frombuffer(block, np.uint8)
+    newline = raw == 10
+    ends = np.flatnonzero(newline)
+    if not len(ends) or ends[-1] != len(raw) - 1:  # a last line without its newline
+        ends = np.append(ends, len(raw))
+    starts = np.concatenate([[0], ends[:-1] + 1])
+    lengths = ends - starts
+    data = raw[~newline]
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    priority = blake2b64(offsets, data, key)
+    cand = np.flatnonzero(lengths > 0)
+    if limit is not None:
+        cand = cand[priority[cand] <= np.uint64(limit)]
+    cand = cand[np.argsort(priority[cand], kind="stable")]
+    usable: set[str] = set()
+    for i in cand.tolist():  # ascending priority: stop after the block's k usable ids
+        item_id = bytes(data[offsets[i] : offsets[i + 1]]).decode("utf-8")
+        if item_id in exclude or item_id in usable:
+            continue
+        usable.add(item_id)
+        pool[item_id] = int(priority[i])
+        if len(usable) == k:
+            break
+    if len(pool) > k:
+        for item_id, _ in sorted(pool.items(), key=lambda kv: kv[1])[k:]:
+            del pool[item_id]
+    return max(pool.values()) if len(pool) == k else None
+
+
 def write_removal_list(
-    out_dir: Path, removals: set[str], kept_ids: Path, ratio: float, seed: int
+    out_dir: Path,
+    removals: set[str],
+    kept_ids: Path,
+    ratio: float,
+    seed: int,
+    pool: DecoyPool | None = None,
 ) -> int:
-    """Write ``removal_list.txt`` and its metadata; returns the number of ids listed."""
+    """Write ``removal_list.txt`` and its metadata; returns the number of ids listed.
+
+    Decoys come from ``pool`` (filled during the merge) when it can tell, else from a
+    columnar pass over ``kept_ids``; both choose exactly what :func:`bottom_k` chooses.
+    """
     wanted = int(ratio * len(removals) + 0.5)
-    with kept_ids.open(encoding="utf-8") as lines:
-        decoys = bottom_k(lines, wanted, seed, removals)
+    decoys = pool.choose(wanted, removals) if pool is not None else None
+    if decoys is None:
+        decoys = bottom_k_file(kept_ids, wanted, seed, removals)
     ids = sorted(removals.union(decoys))
     write_lines(out_dir / "removal_list.txt", ids)
     meta = {"format": "one item id per line, sorted", "count": len(ids), "decoy_ratio": ratio}

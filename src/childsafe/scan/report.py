@@ -92,7 +92,7 @@ def _next_steps(data: Mapping[str, Any]) -> str:
     ]
     if items.get("error"):
         steps.append(
-            f"{esc(items.get('error'))} items could not be checked and are in neither list: see "
+            f"{esc(items.get('error'))} item(s) could not be checked and are in neither list: see "
             "<code>errors.parquet</code>, fix the cause (errors by kind below) and re-run with "
             "<code>--resume</code>."
         )
@@ -146,8 +146,14 @@ def _reproducibility(rep: Mapping[str, Any]) -> str:
     config = json.dumps(rep.get("config", {}), indent=2, sort_keys=True, default=str)
     return (
         _table(("", ""), facts, set())
+        + "<h3>Banks</h3>"
         + banks
-        + models
+        + "<h3>Models</h3>"
+        + (
+            models
+            if rep.get("models")
+            else "<p>No classifier ran: decisions come from hash matches only.</p>"
+        )
         + f"<details><summary>configuration</summary><pre>{esc(config)}</pre></details>"
     )
 

@@ -22,6 +22,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from childsafe.banks.base import BankStore
@@ -38,7 +39,7 @@ from childsafe.readers.base import Reader, Shard
 from childsafe.scan.config import ScanConfig
 from childsafe.scan.outputs import OutputContext, write_outputs
 from childsafe.scan.summary import ScanSummary
-from childsafe.scan.task import TMP_SUFFIX, ScanTask, part_path
+from childsafe.scan.task import TMP_SUFFIX, ScanTask, part_path, warm_up
 
 STATE_FILE = "scan.json"
 SNAPSHOT_DIR = ".snapshot"
@@ -178,6 +179,29 @@ def run_scan(
     readers, shards = plan(config)
     state = _check_out(config, shards)
     config.out.mkdir(parents=True, exist_ok=True)
+    owned = executor is None
+    executor = executor or make_executor(config)
+    if any(not part_path(config.out / PARTS_DIR, s.shard_id).exists() for s in shards):
+        # Workers start (and warm up) while the snapshot is built: see Executor.start.
+        content = any(not hasattr(r, "read_batches") for r in readers.values())
+        executor.start(partial(warm_up, content))
+    try:
+        return _scan(config, store, executor, readers, shards, state, started, progress)
+    finally:
+        if owned:
+            executor.close()
+
+
+def _scan(
+    config: ScanConfig,
+    store: BankStore,
+    executor: Executor,
+    readers: dict[str, Reader],
+    shards: list[Shard],
+    state: dict[str, Any] | None,
+    started: datetime,
+    progress: ProgressFn | None,
+) -> ScanSummary:
     matcher = _snapshot(config, store, resumed=state is not None)
     hash_types = config.resolve_hash_types(matcher.hash_types())
     banks = {b.name: b.version for b in matcher.banks}
@@ -202,21 +226,15 @@ def run_scan(
     resumed = len(shards) - len(todo)
     run_key = f"{config.fingerprint()}:{config.out.resolve()}:{os.getpid()}:{started.isoformat()}"
     task = build_task(config, readers, hash_types, run_key)
-    owned = executor is None
-    executor = executor or make_executor(config)
     done: list[ShardDone] = []
     items = 0
     if progress is not None:
         progress(ScanProgress(len(shards), resumed, resumed, 0))
-    try:
-        for result in executor.map(task, todo):
-            done.append(result)
-            items += result.rows
-            if progress is not None:
-                progress(ScanProgress(len(shards), resumed + len(done), resumed, items))
-    finally:
-        if owned:
-            executor.close()
+    for result in executor.map(task, todo):
+        done.append(result)
+        items += result.rows
+        if progress is not None:
+            progress(ScanProgress(len(shards), resumed + len(done), resumed, items))
     ctx = OutputContext(
         sources=tuple(config.sources),
         shards=tuple(shards),

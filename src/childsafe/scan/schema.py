@@ -75,3 +75,14 @@ QUARANTINE_COLUMNS: tuple[str, ...] = (
     "decision",
     "reasons",
 )
+
+DICTIONARY_COLUMNS: tuple[str, ...] = (
+    "source", "shard", "member", "licence", "crawl_date", "kind", "bytes", "sha1", "video_md5",
+    "vpdq", "pdq_quality", "matches", "scores", "decision", "reasons", "error",
+)  # fmt: skip
+"""Columns worth Parquet dictionary encoding: few distinct values (or mostly null).
+
+Why not every column (Parquet's default): ids, URLs, caption digests and hashes are unique
+per row, so the writer hashes each value into a dictionary until the dictionary page
+overflows and then starts again plain — pure cost. Writing RESULTS parts and
+``results.parquet`` measured ~20 % faster with dictionaries limited to these columns."""

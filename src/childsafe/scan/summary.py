@@ -10,7 +10,6 @@ the same input can be compared byte for byte once ``timing`` is dropped.
 
 from __future__ import annotations
 
-import hashlib
 import platform
 from collections import Counter
 from dataclasses import dataclass
@@ -20,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from childsafe.scan._kernels import blake2b64, string_buffers
 
 if TYPE_CHECKING:
     from childsafe.scan.outputs import OutputContext
@@ -186,13 +187,26 @@ class DuplicateCounter:
         self._pending: list[np.ndarray] = []
         self._pending_rows = 0
 
-    def add(self, ids: list[str | None]) -> None:
-        digests = [
-            int.from_bytes(hashlib.blake2b(i.encode(), digest_size=8).digest(), "big")
-            for i in ids
-            if i is not None
-        ]
-        self._pending.append(np.array(digests, dtype=np.uint64))
+    def add(self, ids: pa.Array | pa.ChunkedArray | list[str | None]) -> None:
+        """Count a batch of ids (nulls are skipped): an Arrow string column, or a list.
+
+        Digests come from one numba pass over the column's buffers (``_kernels.blake2b64``,
+        the same BLAKE2b-64 as ``hashlib``), not a ``str`` and a hashlib call per id.
+        """
+        arr = ids if isinstance(ids, pa.Array | pa.ChunkedArray) else pa.array(ids, pa.string())
+        offsets, data = string_buffers(arr)
+        digests = blake2b64(offsets, data)
+        if arr.null_count:
+            digests = digests[np.asarray(pc.is_valid(arr), np.bool_)]
+        self.add_digests(digests)
+
+    def add_digests(self, digests: np.ndarray) -> None:
+        """Count ids already hashed to 64 bits by the caller (any well-mixed hash will do).
+
+        The merge passes the seeded BLAKE2b-64 it computes for the decoy draw anyway, so
+        each id is hashed once, not twice; a keyed BLAKE2b collides no more than an unkeyed.
+        """
+        self._pending.append(np.asarray(digests, np.uint64))
         self._pending_rows += len(digests)
         if self._pending_rows >= self.FLUSH_ROWS:
             self._flush()
