@@ -13,7 +13,11 @@
     │   ├── BankNotFound
     │   └── BankImportError        a bank file that cannot be imported (carries the line number)
     ├── IndexError_                index files that are missing, stale or damaged
-    └── PluginError                a plugin not on the allow-list, or one that fails to load
+    ├── PluginError                a plugin not on the allow-list, or one that fails to load
+    └── ScanError                  a dataset scan that must stop (rerun with --resume)
+        ├── ShardFailed            a shard's task raised (carries the shard id)
+        ├── WorkerCrashed          a worker process died while it ran a shard
+        └── ScanOutputError        a part that breaks the results contract
 
 Why a tree: batch commands turn a ``ContentError`` into a per-item error row and go on
 (DESIGN rule 4), while a ``BankImportError`` aborts the whole import (all-or-nothing). The
@@ -91,3 +95,26 @@ class IndexError_(ChildsafeError):  # noqa: N801 - the builtin IndexError is tak
 
 class PluginError(ChildsafeError):
     """A plugin that is not allowed or fails to load."""
+
+
+RESUME_HINT = "finished shards are saved: rerun with --resume to continue"
+
+
+class ScanError(ChildsafeError):
+    """A dataset scan that must stop; what finished is kept for ``--resume``."""
+
+
+class ShardFailed(ScanError):
+    """A shard's task raised: the scan stops. The cause is chained."""
+
+    def __init__(self, shard_id: str, reason: str) -> None:
+        super().__init__(f"shard {shard_id} failed: {reason}; {RESUME_HINT}")
+        self.shard_id = shard_id
+
+
+class WorkerCrashed(ScanError):
+    """A worker process died (killed, out of memory) while it ran a shard."""
+
+
+class ScanOutputError(ScanError):
+    """A part that breaks the results contract (wrong schema, unknown decision); names the part."""

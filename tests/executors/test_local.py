@@ -8,8 +8,9 @@ import time
 
 import pytest
 
+from childsafe.errors import ShardFailed, WorkerCrashed
 from childsafe.executors.base import ShardDone
-from childsafe.executors.local import LocalExecutor, ShardFailed, WorkerCrashed
+from childsafe.executors.local import LocalExecutor
 from childsafe.readers.base import Shard
 
 SHARDS = [Shard("t", "src", f"s{i:02d}", "p", i) for i in range(6)]

@@ -13,9 +13,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from childsafe.classifiers.base import ModelInfo
+from childsafe.errors import ScanOutputError
 from childsafe.executors.base import ShardDone
 from childsafe.readers.base import Shard
-from childsafe.scan.outputs import OutputContext, ScanOutputError, write_outputs
+from childsafe.scan.outputs import OutputContext, write_outputs
 from childsafe.scan.schema import QUARANTINE_COLUMNS, RESULTS
 
 

@@ -35,25 +35,11 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 
-from childsafe.errors import ChildsafeError
+from childsafe.errors import RESUME_HINT, ChildsafeError, ShardFailed, WorkerCrashed
 from childsafe.executors.base import Executor, ShardDone, ShardTask
 from childsafe.readers.base import Shard
 
 __all__ = ["LocalExecutor", "ShardFailed", "WorkerCrashed"]
-
-RESUME_HINT = "finished shards are saved: rerun with --resume to continue"
-
-
-class ShardFailed(ChildsafeError):
-    """A shard's task raised: the scan stops. The cause is chained."""
-
-    def __init__(self, shard_id: str, reason: str) -> None:
-        super().__init__(f"shard {shard_id} failed: {reason}; {RESUME_HINT}")
-        self.shard_id = shard_id
-
-
-class WorkerCrashed(ChildsafeError):
-    """A worker process died (killed, out of memory) while it ran a shard."""
 
 
 def _init_worker(threads: int, warm_up: Callable[[], None] | None = None) -> None:

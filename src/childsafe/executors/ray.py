@@ -43,9 +43,8 @@ from collections.abc import Iterator, Sequence
 from types import ModuleType
 from typing import Any
 
-from childsafe.errors import ChildsafeError, ConfigError
+from childsafe.errors import RESUME_HINT, ChildsafeError, ConfigError, ShardFailed, WorkerCrashed
 from childsafe.executors.base import Executor, ShardDone, ShardTask
-from childsafe.executors.local import RESUME_HINT, ShardFailed, WorkerCrashed
 from childsafe.readers.base import Shard
 
 __all__ = ["INSTALL_HINT", "RayExecutor", "ShardFailed", "WorkerCrashed"]

@@ -34,7 +34,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from childsafe.classifiers.base import ModelInfo
-from childsafe.errors import ChildsafeError
+from childsafe.errors import ScanOutputError
 from childsafe.executors.base import ShardDone
 from childsafe.readers.base import Shard
 from childsafe.scan._kernels import blake2b64, string_buffers, unlistable
@@ -64,10 +64,6 @@ ROW_GROUP_ROWS = 65_536
 ERROR_COLUMNS: tuple[str, ...] = (
     "item_id", "source", "shard", "member", "row", "url", "kind", "decision", "reasons", "error",
 )  # fmt: skip
-
-
-class ScanOutputError(ChildsafeError):
-    """A part that breaks the RESULTS contract (wrong schema, unknown decision); names the part."""
 
 
 def _installed_version() -> str:
