@@ -75,6 +75,13 @@ def test_unknown_bank_is_a_clean_failure(run: Run) -> None:
         assert "nope" in res.err and "Traceback" not in res.err
 
 
+def test_export_to_a_missing_folder_is_a_clean_failure(run: Run, tmp_path: Path) -> None:
+    _seed(run, tmp_path)
+    res = run("banks", "export", "b", str(tmp_path / "no" / "such" / "out.csv"))
+    assert res.code == 4, res.err
+    assert "out.csv" in res.err and "Traceback" not in res.err
+
+
 @pytest.mark.postgres
 def test_same_journey_on_postgresql(
     run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -43,3 +44,10 @@ def test_hashes_only_item_has_no_content() -> None:
 )
 def test_detect_kind_trusts_bytes_over_names(head: bytes, name: str, kind: str) -> None:
     assert detect_kind(head, name) == kind
+
+
+def test_fifo_is_refused_not_read(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.jpg"
+    os.mkfifo(fifo)
+    with pytest.raises(UnsupportedContent, match=r"pipe\.jpg: not a regular file"):
+        Item.from_path(fifo).size()

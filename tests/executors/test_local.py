@@ -35,10 +35,11 @@ def test_in_process_and_pool_give_the_same_results() -> None:
     assert os.getpid() not in {d.counters["pid"] for d in pooled}
 
 
-def test_a_failing_task_names_its_shard() -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_failing_task_names_its_shard(workers: int) -> None:
     shards = [*SHARDS[:2], Shard("t", "src", "boom", "p")]
     with pytest.raises(ShardFailed, match="shard boom failed: ValueError: bad shard"):
-        list(LocalExecutor(2).map(Square(), shards))
+        list(LocalExecutor(workers).map(Square(), shards))
 
 
 def test_a_killed_worker_fails_the_scan_clearly() -> None:

@@ -14,7 +14,7 @@ from tests.readers.conftest import CAPTIONS, astronaut_png, jpeg
 
 from childsafe.errors import HashFormatError, SourceError
 from childsafe.hashing.formats import canonical
-from childsafe.readers import TableReader
+from childsafe.readers import TableReader, reader_for
 from childsafe.readers._columns import BATCH_SCHEMA
 from childsafe.readers.base import Reader
 from childsafe.readers.testing import ReaderContract, read_all
@@ -237,3 +237,21 @@ def test_hashes_only_100k_rows_via_read_batches_is_fast(tmp_path: Path) -> None:
     assert out.num_rows == n and out.column("error").null_count == n
     assert out.column("md5").to_pylist()[12345] == md5[12345]
     assert elapsed < 1.0, f"{elapsed:.2f}s for {n} rows"
+
+
+def test_csv_line_with_wrong_field_count_costs_one_item_not_the_rest(tmp_path: Path) -> None:
+    lines = ["id,md5,caption"] + [f"r{i},{i:032x},a photo {i}" for i in range(70_000)]
+    lines.insert(30_001, "broken,too,many,fields,here")  # inside the first parse block
+    lines.append("short,line")  # the last line
+    path = tmp_path / "t.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    reader = reader_for(str(path))
+    found = [it for shard in reader.shards(str(path)) for it in reader.read(shard)]
+    assert len(found) == 70_002  # rows out = lines in
+    errors = [it for it in found if it.error]
+    assert len(errors) == 2
+    assert len({it.id for it in found}) == len(found)
+    assert "expected 3 fields, got 5" in str(errors[0].error)
+    assert all("broken" not in str(it.error) for it in errors)  # the line's text is not copied
+    good = [it for it in found if not it.error]
+    assert [it.hashes["md5"] for it in good[:2]] == [f"{0:032x}", f"{1:032x}"]

@@ -49,6 +49,8 @@ def _store(ctx: click.Context) -> Iterator[BankStore]:
             fail(str(exc))
         except ChildsafeError as exc:
             fail(str(exc))
+        except OSError as exc:  # an unwritable export target, an unreadable list
+            fail(f"{exc.filename or 'file'}: {exc.strerror or exc}")
 
 
 def _bank_dict(bank: Bank) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -108,9 +109,13 @@ class Item:
         if self.path is None:
             raise UnsupportedContent(f"{self.id}: no content (hashes only)")
         try:
-            return self.path.stat().st_size
+            st = self.path.stat()
         except OSError as exc:
             raise CorruptContent(f"{self.id}: cannot read: {exc.strerror or exc}") from exc
+        if not stat.S_ISREG(st.st_mode):
+            # A FIFO or device reports size 0 and may block a reader forever: refuse it.
+            raise UnsupportedContent(f"{self.id}: not a regular file (FIFO, device or socket)")
+        return st.st_size
 
     def open(self) -> BinaryIO:
         """A binary stream over the content; the caller closes it."""

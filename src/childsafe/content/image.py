@@ -37,7 +37,7 @@ from typing import IO, Literal, overload
 
 import numpy as np
 import numpy.typing as npt
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from childsafe.content.base import Item
 from childsafe.errors import ContentError, ContentTooLarge, CorruptContent, UnsupportedContent
@@ -162,6 +162,8 @@ def _decode(
             raise ContentTooLarge(f"{item.id}: over Pillow's pixel limit: {exc}") from None
         except MemoryError:
             raise ContentTooLarge(f"{item.id}: not enough memory to decode") from None
+        except UnidentifiedImageError:  # its message carries a BytesIO's memory address
+            raise CorruptContent(f"{item.id}: cannot decode image: format not identified") from None
         except Exception as exc:  # Pillow's plugins raise many types on hostile input
             reason = str(exc) or type(exc).__name__
             raise CorruptContent(f"{item.id}: cannot decode image: {reason}") from None

@@ -87,7 +87,7 @@ class LocalExecutor(Executor):
     def map(self, task: ShardTask, shards: Sequence[Shard]) -> Iterator[ShardDone]:
         if self.workers == 1:
             for shard in shards:
-                yield task(shard)
+                yield self._in_process(task, shard)
             return
         yield from self._pool_map(task, shards)
 
@@ -123,6 +123,18 @@ class LocalExecutor(Executor):
             # After the last shard, idle workers tear down (~0.4 s: numba, mapped snapshot)
             # in the background while the driver merges; on failure, wait for them.
             pool.shutdown(wait=not finished_all, cancel_futures=True)
+
+    @staticmethod
+    def _in_process(task: ShardTask, shard: Shard) -> ShardDone:
+        """One worker runs shards here, in-process, with the same errors as a pool."""
+        try:
+            return task(shard)
+        except ShardFailed:
+            raise
+        except ChildsafeError as exc:
+            raise ShardFailed(shard.shard_id, str(exc)) from exc
+        except Exception as exc:
+            raise ShardFailed(shard.shard_id, f"{type(exc).__name__}: {exc}") from exc
 
     @staticmethod
     def _result(future: Future[ShardDone], shard: Shard) -> ShardDone:

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from typing import ClassVar
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -62,12 +63,23 @@ def table_format(path: str) -> str | None:
     return next((f for s, f in FORMATS.items() if path.lower().endswith(s)), None)
 
 
-def error_batch(shard: Shard, row: int, message: str) -> pa.RecordBatch:
-    """One error row in :data:`BATCH_SCHEMA`: the first row a damaged table lost."""
+@dataclass(frozen=True, slots=True)
+class _BadLine:
+    """A CSV line the parser skipped (wrong number of fields): it becomes one error item."""
+
+    item_id: str
+    message: str
+
+
+def error_batch(
+    shard: Shard, row: int | None, message: str, item_id: str | None = None
+) -> pa.RecordBatch:
+    """One error row in :data:`BATCH_SCHEMA`: the first row a damaged table lost, or one
+    malformed CSV line (``item_id`` given, ``row`` None: it has no place among the rows)."""
     values: dict[str, list[object]] = {f.name: [None] for f in BATCH_SCHEMA}
     values.update(
-        item_id=[f"{shard.shard_id}#{row}"], source=[shard.source], shard=[shard.shard_id],
-        row=[row], error=[message],
+        item_id=[item_id or f"{shard.shard_id}#{row}"], source=[shard.source],
+        shard=[shard.shard_id], row=[row], error=[message],
     )  # fmt: skip
     return pa.RecordBatch.from_pydict(values, schema=BATCH_SCHEMA)
 
@@ -167,6 +179,9 @@ class TableReader(Reader):
             return
         ctx = Context(shard.source, shard.shard_id, shard.shard_id.rpartition("-")[0])
         for first_row, raw, failure in self._raw(shard, cmap):
+            if isinstance(failure, _BadLine):
+                yield error_batch(shard, None, failure.message, failure.item_id), None, cmap
+                continue
             if raw is None:
                 yield error_batch(shard, first_row, failure or "unreadable"), None, cmap
                 continue
@@ -175,15 +190,21 @@ class TableReader(Reader):
 
     def _raw(
         self, shard: Shard, cmap: ColumnMap
-    ) -> Iterator[tuple[int, pa.RecordBatch | None, str | None]]:
-        """(first row, batch, None) per batch, or (first lost row, None, why) on damage."""
+    ) -> Iterator[tuple[int, pa.RecordBatch | None, str | _BadLine | None]]:
+        """(first row, batch, None) per batch, or (first lost row, None, why) on damage.
+
+        A CSV line with the wrong number of fields is skipped by the parser and comes back
+        as its own ``_BadLine`` error item, so one bad line costs one item, not the rest of
+        the file (rows out = items in).
+        """
         fmt, cols, row = table_format(shard.path), cmap.columns(), shard.start
         if fmt == "parquet":
             yield from self._parquet(shard, cols)
             return
+        bad: list[_BadLine] = []
         try:
             reader = (
-                self._csv(shard.path, cols)
+                self._csv(shard.path, cols, bad, shard.shard_id)
                 if fmt == "csv"
                 else pajson.open_json(shard.path, read_options=self._json_opts())
             )
@@ -191,7 +212,13 @@ class TableReader(Reader):
                 batch = batch.select(cols)
                 yield row, batch, None
                 row += batch.num_rows
+                while bad:
+                    yield row, None, bad.pop(0)
+            while bad:
+                yield row, None, bad.pop(0)
         except (OSError, pa.ArrowException, KeyError) as exc:
+            while bad:
+                yield row, None, bad.pop(0)
             yield row, None, f"{fmt} unreadable from row {row} on ({exc}); later rows are lost"
 
     def _parquet(
@@ -222,11 +249,33 @@ class TableReader(Reader):
         return pajson.ReadOptions(block_size=_JSON_BLOCK, use_threads=False)
 
     @staticmethod
-    def _csv(path: str, cols: list[str] | None) -> pacsv.CSVStreamingReader:
+    def _csv(
+        path: str,
+        cols: list[str] | None,
+        bad: list[_BadLine] | None = None,
+        shard_id: str = "",
+    ) -> pacsv.CSVStreamingReader:
         """A streaming CSV reader: quoted newlines allowed, chosen columns kept as bytes.
 
         Bytes, because a caption with invalid UTF-8 would otherwise fail the whole file.
+        Lines with the wrong number of fields are skipped and collected in ``bad``.
         """
+
+        numbers = itertools.count()
+
+        def on_invalid(row: Any) -> str:
+            if bad is None:
+                return "error"
+            where = f"line {row.number}" if row.number is not None else "a line"
+            bad.append(
+                _BadLine(
+                    f"{shard_id}#bad-{next(numbers)}",
+                    f"csv {where}: expected {row.expected_columns} fields, got "
+                    f"{row.actual_columns}; line skipped (its text is not copied)",
+                )
+            )
+            return "skip"
+
         delimiter = "\t" if path.lower().endswith(".tsv") else ","
         convert = pacsv.ConvertOptions(
             include_columns=cols or [],
@@ -237,6 +286,8 @@ class TableReader(Reader):
         return pacsv.open_csv(
             path,
             read_options=pacsv.ReadOptions(use_threads=False),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_invalid
+            ),
             convert_options=convert,
         )
