@@ -145,6 +145,19 @@ def test_path_that_vanished_is_corrupt(tmp_path: Path) -> None:
 
 
 def test_abandoned_iteration_closes_the_file(astronaut_mp4: Path) -> None:
+    def open_fds_to_video() -> int:
+        fd_dir = Path("/proc/self/fd")
+        targets = []
+        for fd in fd_dir.iterdir():
+            try:
+                targets.append(str(fd.readlink()))
+            except OSError:  # closed between listing and reading
+                continue
+        return sum(t == str(astronaut_mp4.resolve()) for t in targets)
+
+    before = open_fds_to_video()
     frames = iter_frames(Item.from_path(astronaut_mp4))
     next(frames)
+    assert open_fds_to_video() == before + 1  # the file is open while frames are pending
     frames.close()  # GeneratorExit must unwind the container and the file cleanly
+    assert open_fds_to_video() == before
