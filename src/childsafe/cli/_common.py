@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 from rich.console import Console
@@ -27,6 +27,7 @@ from childsafe.config import Settings
 from childsafe.errors import ChildsafeError
 
 err_console = Console(stderr=True, highlight=False)
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def settings_from(ctx: click.Context) -> Settings:
@@ -96,3 +97,15 @@ def parse_type_value(spec: str) -> tuple[str, str]:
         return hash_type, canonical(hash_type, value)
     except ChildsafeError as exc:
         raise click.BadParameter(f"{spec!r}: {exc}") from None
+
+
+def workers_option(help_text: str) -> Callable[[F], F]:
+    """``--workers/-w``: processes for per-file work (hash, match), 1 by default."""
+    return click.option(
+        "--workers",
+        "-w",
+        type=click.IntRange(min=1),
+        default=1,
+        show_default=True,
+        help=help_text,
+    )

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import click
 
-from childsafe.cli._common import emit_json, err_console, fail, progress, settings_from
+from childsafe.cli._common import (
+    emit_json,
+    err_console,
+    fail,
+    progress,
+    settings_from,
+    workers_option,
+)
 from childsafe.cli.exit_codes import ExitCode
 from childsafe.errors import ChildsafeError
 from childsafe.types import FileHashes
@@ -36,14 +43,7 @@ def file_record(fh: FileHashes, types: tuple[str, ...]) -> dict[str, object]:
     help="Hash types to compute (repeatable): md5 sha1 sha256 pdq video_md5 vpdq. "
     "Default: md5 sha1 sha256 pdq, plus video_md5 and vpdq for videos.",
 )
-@click.option(
-    "--workers",
-    "-w",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Worker processes.",
-)
+@workers_option("Worker processes.")
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines on stdout, one object per file.")
 @click.pass_context
 def hash_command(

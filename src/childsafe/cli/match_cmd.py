@@ -19,6 +19,7 @@ from childsafe.cli._common import (
     parse_type_value,
     progress,
     settings_from,
+    workers_option,
 )
 from childsafe.cli.exit_codes import ExitCode
 from childsafe.errors import ChildsafeError
@@ -60,14 +61,7 @@ def _batches(items: Iterable[FileHashes], n: int) -> Iterator[list[FileHashes]]:
     metavar="TYPE:VALUE",
     help="Match a hash you already have, e.g. pdq:<64 hex> (repeatable).",
 )
-@click.option(
-    "--workers",
-    "-w",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Worker processes for hashing.",
-)
+@workers_option("Worker processes for hashing.")
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines on stdout, one object per input.")
 @click.pass_context
 def match_command(
