@@ -10,34 +10,11 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.matching.pdq_reference import brute, flip, got, rand
 
 from childsafe.errors import HashFormatError, IndexError_
 from childsafe.matching import PDQIndex, pack_hex, unpack
 from childsafe.matching.exact_index import MD5Index
-
-
-def rand(rng: np.random.Generator, n: int) -> np.ndarray:
-    return rng.integers(0, 2**64, (n, 4), dtype=np.uint64, endpoint=False)
-
-
-def flip(row: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
-    out = row.copy()
-    for bit in rng.choice(256, k, replace=False).tolist():
-        out[bit // 64] ^= np.uint64(1 << (bit % 64))
-    return out
-
-
-def brute(h: np.ndarray, ids: np.ndarray, q: np.ndarray, r: int) -> list[tuple[int, int, int]]:
-    out = []
-    for i, row in enumerate(q):
-        d = np.bitwise_count(h ^ row).sum(axis=1)
-        out += [(i, int(ids[j]), int(d[j])) for j in np.flatnonzero(d <= r)]
-    return sorted(out, key=lambda t: (t[0], t[2], t[1]))
-
-
-def got(index: PDQIndex, q: np.ndarray, r: int) -> list[tuple[int, int, int]]:
-    qi, ids, d = index.query_packed(q, r)
-    return list(zip(qi.tolist(), ids.tolist(), d.tolist(), strict=True))
 
 
 @pytest.mark.parametrize("sorted_ids", [True, False])

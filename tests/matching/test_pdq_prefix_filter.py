@@ -14,38 +14,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.matching.pdq_reference import brute, flip_in, got, rand
 
 from childsafe.errors import IndexError_
 from childsafe.matching import PDQIndex, _kernels
 from childsafe.matching._persist import write_index_dir
 
-
-def rand(rng: np.random.Generator, n: int) -> np.ndarray:
-    return rng.integers(0, 2**64, (n, 4), dtype=np.uint64, endpoint=False)
-
-
-def flip_in(row: np.ndarray, k: int, bits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """``row`` with ``k`` of the given bit positions flipped."""
-    out = row.copy()
-    for bit in rng.choice(bits, k, replace=False).tolist():
-        out[bit // 64] ^= np.uint64(1 << (bit % 64))
-    return out
-
-
 PREFIX, SUFFIX, ALL = np.arange(128), np.arange(128, 256), np.arange(256)
-
-
-def brute(h: np.ndarray, ids: np.ndarray, q: np.ndarray, r: int) -> list[tuple[int, int, int]]:
-    out = []
-    for i, row in enumerate(q):
-        d = np.bitwise_count(h ^ row).sum(axis=1)
-        out += [(i, int(ids[j]), int(d[j])) for j in np.flatnonzero(d <= r)]
-    return sorted(out, key=lambda t: (t[0], t[2], t[1]))
-
-
-def got(index: PDQIndex, q: np.ndarray, r: int) -> list[tuple[int, int, int]]:
-    qi, ids, d = index.query_packed(q, r)
-    return list(zip(qi.tolist(), ids.tolist(), d.tolist(), strict=True))
 
 
 def planted(h: np.ndarray, rng: np.random.Generator) -> np.ndarray:
