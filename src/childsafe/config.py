@@ -39,6 +39,38 @@ class Settings(BaseSettings):
     pdq_quality_floor: int = Field(
         default=50, ge=0, le=100, description="PDQ hashes under this quality are not matched."
     )
+    thresholds: dict[str, dict[str, float]] = Field(
+        default_factory=dict,
+        description="Classifier thresholds by classifier and label, e.g. "
+        '{"nsfw": {"nsfw": 0.8}}; each overrides that classifier\'s documented default.',
+    )
+    model_threads: int = Field(
+        default=1,
+        ge=1,
+        le=256,
+        description="Threads per model session; worker processes already use every core.",
+    )
+    text_max_chars: int = Field(
+        default=20_000,
+        ge=100,
+        description="Longer texts are scored on their first this-many characters, and say so.",
+    )
+    openai_api_key: str | None = Field(default=None, description="Key for OpenAI moderation.")
+    openai_base_url: str = Field(
+        default="https://api.openai.com/v1", description="OpenAI-compatible API base URL."
+    )
+    hive_api_key: str | None = Field(default=None, description="Key for Hive moderation.")
+    hive_url: str = Field(
+        default="https://api.thehive.ai/api/v2/task/sync",
+        description="Hive synchronous task endpoint.",
+    )
+    safer_api_key: str | None = Field(default=None, description="Key for Thorn Safer.")
+    safer_url: str | None = Field(
+        default=None, description="Thorn Safer API base URL (given with your account)."
+    )
+    classifier_timeout_s: float = Field(
+        default=10.0, gt=0, description="Timeout of one call to an external classifier."
+    )
     allowed_plugins: list[str] | None = Field(
         default=None,
         description="Plugin names allowed besides the built-ins; None allows built-ins only.",

@@ -1,0 +1,1 @@
+"""Text risk: normalisation, pattern signals, MiniLM embeddings and learned heads."""

@@ -1,0 +1,70 @@
+"""The classifier registry: built-ins listed without loading models, plugins need allowing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+import pytest
+
+from childsafe.classifiers import registry
+from childsafe.classifiers.base import Classifier, ClassifierResult, ModelInfo
+from childsafe.content.base import Item
+from childsafe.errors import PluginError
+
+
+class _Echo(Classifier):
+    name: ClassVar[str] = "echo"
+    kinds: ClassVar[frozenset[str]] = frozenset({"text"})
+    default_thresholds: ClassVar[dict[str, float]] = {"long": 0.5}
+
+    @property
+    def model(self) -> ModelInfo:
+        return ModelInfo("echo", "1", "MIT")
+
+    def classify(self, items: Sequence[Item]) -> list[ClassifierResult]:
+        return []
+
+
+def test_builtins_are_listed() -> None:
+    names = registry.available()
+    assert {"nsfw", "face_age", "image_risk", "text_risk", "openai_moderation"} <= set(names)
+
+
+def test_unknown_name_is_a_clear_error() -> None:
+    with pytest.raises(PluginError, match="unknown or not allowed classifier 'nope'"):
+        registry.get_classifier("nope")
+
+
+def test_thresholds_merge_and_validate() -> None:
+    c = _Echo(thresholds={"long": 0.9})
+    assert c.thresholds == {"long": 0.9}
+    assert _Echo().thresholds == {"long": 0.5}
+    with pytest.raises(ValueError, match="unknown label 'lng'"):
+        _Echo(thresholds={"lng": 0.1})
+    with pytest.raises(ValueError, match=r"must be in \[0, 1\]"):
+        _Echo(thresholds={"long": 1.5})
+
+
+def test_load_class_refuses_non_classifiers() -> None:
+    with pytest.raises(PluginError, match="is not a Classifier"):
+        registry.load_class("childsafe.config:Settings")
+    with pytest.raises(PluginError, match="cannot load classifier"):
+        registry.load_class("childsafe.no_such_module:X")
+
+
+@pytest.mark.parametrize(
+    ("specs", "expected"),
+    [
+        (["nsfw.nsfw=0.7"], {"nsfw": {"nsfw": 0.7}}),
+        (["a.x=0.1", "a.y=0.2", "b.z=1"], {"a": {"x": 0.1, "y": 0.2}, "b": {"z": 1.0}}),
+    ],
+)
+def test_parse_thresholds(specs: list[str], expected: dict[str, dict[str, float]]) -> None:
+    assert registry.parse_thresholds(specs) == expected
+
+
+@pytest.mark.parametrize("bad", ["nsfw=0.7", "nsfw.nsfw", "nsfw.nsfw=high", ".x=1"])
+def test_parse_thresholds_refuses_bad_specs(bad: str) -> None:
+    with pytest.raises(ValueError, match="threshold"):
+        registry.parse_thresholds([bad])
