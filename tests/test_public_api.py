@@ -22,6 +22,8 @@ def test_all_is_pinned() -> None:
             "FileHashes",
             "Match",
             "ChildsafeError",
+            "get_classifier",
+            "ClassifierResult",
         ]
     )
 

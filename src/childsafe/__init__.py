@@ -11,6 +11,10 @@ The names a newcomer needs, loaded lazily so ``import childsafe`` stays cheap (t
     matcher = childsafe.Matcher(store)
     matcher.sync()
     matches = matcher.match(fh.hashes)
+
+    clf = childsafe.get_classifier("text_risk")     # triage for human review, never a verdict
+    clf.setup()
+    [result] = clf.classify([childsafe.Item(id="p1", text="a prompt")])
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ _EXPORTS: dict[str, str] = {
     "HashValue": "childsafe.types",
     "FileHashes": "childsafe.types",
     "Match": "childsafe.types",
+    "get_classifier": "childsafe.classifiers.registry",
+    "ClassifierResult": "childsafe.classifiers.base",
     "ChildsafeError": "childsafe.errors",
 }
 
@@ -42,6 +48,8 @@ __all__ = ["__version__", *_EXPORTS]
 
 if TYPE_CHECKING:
     from childsafe.banks.importer import export_bank, import_file
+    from childsafe.classifiers.base import ClassifierResult
+    from childsafe.classifiers.registry import get_classifier
     from childsafe.config import Settings
     from childsafe.content.base import Item
     from childsafe.errors import ChildsafeError

@@ -12,7 +12,7 @@ from tests.matching.memory_store import MemoryStore
 from tests.scan.scanfix import image_bytes
 
 from childsafe.banks.base import ImportRecord
-from childsafe.classifiers.base import Classifier, ClassifierResult, ModelInfo
+from childsafe.classifiers.base import Classifier, ClassifierResult, ModelInfo, Priority
 from childsafe.content.base import Item
 from childsafe.hashing.api import hash_file
 from childsafe.matching import Matcher
@@ -77,7 +77,14 @@ class Flaky(Classifier):
         if any(i.id == "boom" for i in items):
             raise RuntimeError("model crashed")
         return [
-            ClassifierResult(self.name, self.model, {"risk": 0.9}, {"risk": 0.5}, ("risk",))
+            ClassifierResult(
+                self.name,
+                self.model,
+                {"risk": 0.9},
+                {"risk": 0.5},
+                ("risk",),
+                priority=Priority.HIGH,
+            )
             for _ in items
         ]
 

@@ -61,8 +61,10 @@ class Evidence:
 class ClassifierResult:
     """Scores of one item by one classifier.
 
-    ``flagged`` lists the labels whose score reached its threshold; ``error`` is set when the
-    classifier could not score this item (the batch goes on). ``details`` holds JSON-able
+    ``flagged`` lists the labels whose score reached its threshold; ``priority`` says whether
+    (and how urgently) the item should reach a human — ``NONE`` means the flags are
+    informational. ``error`` is set when the classifier could not score this item (the batch
+    goes on). ``details`` holds JSON-able
     extras a reviewer needs (per-face ages, whether the text was truncated).
     """
 
@@ -75,6 +77,15 @@ class ClassifierResult:
     evidence: tuple[Evidence, ...] = ()
     priority: Priority = Priority.NONE
     details: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def asks_review(self) -> bool:
+        """Whether this result routes its item to human review (priority above ``NONE``).
+
+        ``flagged`` alone is not enough: a label can be informational (``minor`` on a
+        homework question) — the classifier's priority says whether a human should look.
+        """
+        return self.priority > Priority.NONE
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able form, for ``--json`` output and the service."""

@@ -1,4 +1,4 @@
-"""childsafe: hash, bank and match known material.
+"""childsafe: hash, bank and match known material; score risk for review.
 
 \b
 A first session:
@@ -8,6 +8,8 @@ A first session:
   childsafe match uploads/ --json          # check files against every bank
   childsafe match --hash pdq:<64 hex>      # check a hash you already have
   childsafe scan data/ --out scan1/        # scan a dataset into results and a report
+  childsafe classify photo.jpg --text "…"  # risk scores for human review (triage)
+  childsafe eval                           # the classifiers' measured figures
 
 State (the SQLite database and saved indexes) lives in $CHILDSAFE_HOME; point
 CHILDSAFE_DATABASE_URL at PostgreSQL in production. Exit codes: 0 nothing found,
@@ -25,6 +27,8 @@ from pydantic import ValidationError
 from childsafe import __version__
 from childsafe.cli._common import fail
 from childsafe.cli.banks_cmd import banks
+from childsafe.cli.classify_cmd import classify_command
+from childsafe.cli.eval_cmd import eval_command
 from childsafe.cli.hash_cmd import hash_command
 from childsafe.cli.match_cmd import match_command
 from childsafe.cli.scan_cmd import scan_command
@@ -46,6 +50,8 @@ cli.add_command(hash_command)
 cli.add_command(banks)
 cli.add_command(match_command)
 cli.add_command(scan_command)
+cli.add_command(classify_command)
+cli.add_command(eval_command)
 
 
 def main() -> None:

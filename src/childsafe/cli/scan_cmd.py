@@ -17,6 +17,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from childsafe.cli._classifiers import build_classifiers, classifier_options
 from childsafe.cli._common import err_console, fail, index_dir, open_store, settings_from
 from childsafe.cli.exit_codes import ExitCode
 from childsafe.errors import ChildsafeError
@@ -62,6 +63,10 @@ def _bar() -> Progress:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for decoy choice.")
 @click.option("--write-clean", is_flag=True,
               help="Also write clean copies of the shards without quarantined items.")  # fmt: skip
+@classifier_options(
+    "Default: none (hash matching only). Image classifiers score images, text_risk "
+    "scores captions; a flag sends the item to review, never to block."
+)
 @click.pass_context
 def scan_command(
     ctx: click.Context,
@@ -78,9 +83,11 @@ def scan_command(
     decoy_ratio: float,
     seed: int,
     write_clean: bool,
+    classifiers: tuple[str, ...],
+    thresholds: tuple[str, ...],
 ) -> None:
     """Scan dataset SOURCES (folders, WebDataset tars, Parquet/CSV/JSONL tables, Hugging
-    Face datasets) against hash banks.
+    Face datasets) against hash banks, and optionally risk classifiers.
 
     \b
     Writes to --out: results.parquet (one row per item), quarantine.parquet, the removal
@@ -94,6 +101,9 @@ def scan_command(
     from childsafe.scan.run import ScanProgress, run_scan
 
     settings = settings_from(ctx)
+    if thresholds and not classifiers:
+        raise click.BadParameter("--threshold needs --classifier", param_hint="--threshold")
+    chosen = build_classifiers(classifiers, thresholds, settings)
     config = ScanConfig(
         sources=list(sources),
         out=out,
@@ -107,6 +117,7 @@ def scan_command(
         decoy_ratio=decoy_ratio,
         seed=seed,
         write_clean=write_clean,
+        classifiers=chosen,
         settings=settings,
         index_dir=index_dir(settings),
     )

@@ -1,4 +1,8 @@
-"""The default policy: a known-hash match blocks, a classifier flag asks for review.
+"""The default policy: a known-hash match blocks, a classifier that asks for review gets one.
+
+A classifier result asks for review when its ``priority`` is above ``NONE``; its flagged
+labels become the reasons. Informational flags (``text_risk``'s ``minor`` alone: a caption
+about a child's birthday) are kept in the scores but send nothing to review.
 
 Precedence, highest first: **block** (a bank match is evidence, DESIGN rule 3) > **review**
 (a classifier flag is triage for a human) > **error** (the item could not be fully checked,
@@ -35,7 +39,12 @@ class DefaultPolicy(Policy):
         self, matches: list[Match], scores: list[ClassifierResult], error: str | None
     ) -> Verdict:
         reasons = [f"match:{m.bank}:{m.hash_type}" for m in matches]
-        flagged = [f"classifier:{s.classifier}:{label}" for s in scores for label in s.flagged]
+        flagged = [
+            f"classifier:{s.classifier}:{label}"
+            for s in scores
+            if s.asks_review
+            for label in s.flagged
+        ]
         reasons += flagged
         if error is not None:
             reasons.append(f"error:{error_step(error)}")

@@ -1,0 +1,1 @@
+"""Provenance marking of generated images: invisible watermark and C2PA manifest."""

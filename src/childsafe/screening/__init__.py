@@ -1,0 +1,1 @@
+"""Screening: one verdict per prompt, caption, generated output, upload or chat message."""
