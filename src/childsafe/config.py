@@ -14,6 +14,9 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+DEFAULT_SECRET = "change-me-development-only"
+
+
 def _default_home() -> Path:
     return Path(platformdirs.user_data_dir("childsafe", appauthor=False))
 
@@ -70,6 +73,29 @@ class Settings(BaseSettings):
     )
     classifier_timeout_s: float = Field(
         default=10.0, gt=0, description="Timeout of one call to an external classifier."
+    )
+    env: str = Field(
+        default="development",
+        description="'development' or 'production'; production refuses default secrets.",
+    )
+    secret_key: str = Field(
+        default=DEFAULT_SECRET,
+        description="Deployment secret: keys API-key hashes. Must be set in production.",
+    )
+    max_request_bytes: int = Field(
+        default=20 * 1024 * 1024, ge=1024, description="Larger request bodies get HTTP 413."
+    )
+    rate_limit_per_minute: int = Field(
+        default=6000, ge=1, description="Requests per minute per API key (token bucket)."
+    )
+    default_tenant: str = Field(
+        default="default", description="Tenant of the CLI and of banks made before tenants."
+    )
+    provenance_cert: Path | None = Field(
+        default=None, description="PEM certificate chain for signing C2PA manifests."
+    )
+    provenance_key: Path | None = Field(
+        default=None, description="PEM private key for signing C2PA manifests."
     )
     allowed_plugins: list[str] | None = Field(
         default=None,
