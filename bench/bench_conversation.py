@@ -25,14 +25,14 @@ import time
 from childsafe.classifiers.conversation.evaluation import evaluate_conversations
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n-benign", type=int, default=300)
     parser.add_argument("--n-grooming", type=int, default=60)
     parser.add_argument("--seed", type=int, default=2025)
     parser.add_argument("--latency", type=int, default=500, help="messages timed per variant")
     parser.add_argument("--json", action="store_true", help="print the reports as JSON")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     start = time.perf_counter()
     reports = evaluate_conversations(
@@ -43,7 +43,7 @@ def main() -> None:
     )
     if args.json:
         print(json.dumps([r.to_dict() for r in reports], indent=2))
-        return
+        return 0
     first = reports[0]
     extra = first.extra
     print(f"{first.dataset}: {first.n_items:,} messages, {extra['n_pairs']} pairs, "
@@ -75,7 +75,8 @@ def main() -> None:
     ))  # fmt: skip
     took = time.perf_counter() - start
     print(f"synthetic data: not a measure of real-world performance ({took:.0f} s)")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

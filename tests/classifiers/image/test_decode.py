@@ -67,10 +67,10 @@ def test_a_readers_error_is_kept() -> None:
 def test_an_unexpected_decoder_failure_is_still_a_per_item_error(
     good_items: list[Item], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(item: Item, *, max_pixels: int) -> Any:
+    def broken(item: Item, *, max_pixels: int, min_side: int) -> Any:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(_decode, "decode_rgb", broken)
+    monkeypatch.setattr(_decode, "decode_rgb_reduced", broken)
     assert decode_item(good_items[0]) == Undecodable(
         "astronaut.png: cannot decode image: RuntimeError: boom"
     )
@@ -82,3 +82,23 @@ def test_runtime_limits_come_from_settings_unless_given(monkeypatch: pytest.Monk
     assert runtime_limits(None, None) == (3, 1234)
     assert runtime_limits(2, None) == (2, 1234)
     assert runtime_limits(None, 99) == (3, 99)
+
+
+def test_a_large_jpeg_decodes_reduced_and_keeps_its_full_size() -> None:
+    """A 4096-pixel JPEG is DCT-scaled (both sides stay >= 1024); its full size is kept so
+    face boxes are reported in the file's pixels. A PNG always decodes in full."""
+    import io
+
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    img = Image.fromarray(rng.integers(0, 255, (3072, 4096, 3), dtype=np.uint8))
+    jpeg, png = io.BytesIO(), io.BytesIO()
+    img.save(jpeg, "JPEG")
+    img.resize((2048, 1536)).save(png, "PNG")
+    big = decode_item(Item.from_bytes(jpeg.getvalue(), id="big.jpg"))
+    assert isinstance(big, DecodedImage)
+    assert (big.width, big.height) == (2048, 1536) and big.full_size == (4096, 3072)
+    assert (big.full_width, big.full_height) == (4096, 3072)
+    full = decode_item(Item.from_bytes(png.getvalue(), id="full.png"))
+    assert isinstance(full, DecodedImage) and (full.width, full.full_width) == (2048, 2048)

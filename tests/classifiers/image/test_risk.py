@@ -116,13 +116,13 @@ def test_each_image_is_decoded_once(
     loaded: ImageRiskClassifier, good_items: list[Item], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[str] = []
-    real = _decode.decode_rgb
+    real = _decode.decode_rgb_reduced
 
-    def counting(item: Item, *, max_pixels: int) -> Any:
+    def counting(item: Item, *, max_pixels: int, min_side: int) -> Any:
         calls.append(item.id)
-        return real(item, max_pixels=max_pixels)
+        return real(item, max_pixels=max_pixels, min_side=min_side)
 
-    monkeypatch.setattr(_decode, "decode_rgb", counting)
+    monkeypatch.setattr(_decode, "decode_rgb_reduced", counting)
     results = loaded.classify(good_items)
     assert len(results) == len(good_items)
     assert calls == [item.id for item in good_items]

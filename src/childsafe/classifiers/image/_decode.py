@@ -8,7 +8,7 @@ hands the same decoded image to both models. The classifiers decode one item at 
 keep only the models' small inputs, so a batch of 12-megapixel photos never sits in memory
 at once.
 
-The decode itself is :func:`childsafe.content.image.decode_rgb`, the one the hashers use, so
+The decode itself is :func:`childsafe.content.image.decode_rgb_reduced`, the hashers' decode, so
 an image is refused for the same reasons everywhere: over the pixel limit (read from the
 header, before any pixel is decoded: decompression bombs), not an image by its magic bytes
 (a text file named ``.jpg``), truncated or corrupt. EXIF orientation is applied, so a face
@@ -28,10 +28,14 @@ from PIL import Image
 
 from childsafe.config import Settings
 from childsafe.content.base import Item
-from childsafe.content.image import decode_rgb
+from childsafe.content.image import decode_rgb_reduced
 from childsafe.errors import ContentError, PluginError
 
 DEFAULT_MAX_PIXELS = 100_000_000  # Settings.max_image_pixels' default
+# JPEGs are DCT-scaled while both sides stay >= this: faces are detected at a long side of
+# 1024 and open_nsfw looks at 256x256, so more pixels only cost time (a 4096-pixel photo
+# decodes at 2048). Smaller images, and other formats, decode in full.
+REDUCED_MIN_SIDE = 1024
 
 
 @dataclass(slots=True)
@@ -41,6 +45,16 @@ class DecodedImage:
     item_id: str
     rgb: npt.NDArray[np.uint8]
     _pil: Image.Image | None = field(default=None, repr=False)
+    full_size: tuple[int, int] | None = None  # upright size in the file, when decoded reduced
+
+    @property
+    def full_width(self) -> int:
+        """Width of the image in the file (boxes are reported in these pixels)."""
+        return self.full_size[0] if self.full_size else self.width
+
+    @property
+    def full_height(self) -> int:
+        return self.full_size[1] if self.full_size else self.height
 
     @property
     def width(self) -> int:
@@ -76,7 +90,8 @@ def decode_item(item: Item, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Decoded:
         reason = item.error if item.error.startswith(item.id) else f"{item.id}: {item.error}"
         return Undecodable(reason)
     try:
-        return DecodedImage(item.id, decode_rgb(item, max_pixels=max_pixels))
+        rgb, full = decode_rgb_reduced(item, max_pixels=max_pixels, min_side=REDUCED_MIN_SIDE)
+        return DecodedImage(item.id, rgb, full_size=full)
     except ContentError as exc:
         return Undecodable(str(exc))
     except Exception as exc:  # a decoder bug must still become this item's error row

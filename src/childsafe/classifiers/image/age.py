@@ -352,7 +352,10 @@ class _FaceModels:
         image, (sx, sy) = _detection_image(entry, max_side)
         rects, scores, _ = self.detector.run(image, 0, 0.0)
         found = Detected([], [float(score) for score in scores], [])
-        w, h = entry.width, entry.height
+        # Boxes in the file's pixels, also when the JPEG was decoded reduced.
+        w, h = entry.full_width, entry.full_height
+        sx *= w / entry.width
+        sy *= h / entry.height
         for rect in rects:
             shape = self.predictor(image, rect)
             details = self.dlib.get_face_chip_details(shape, CHIP_SIZE, CHIP_PADDING)
