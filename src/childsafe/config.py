@@ -13,7 +13,6 @@ import platformdirs
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
 DEFAULT_SECRET = "change-me-development-only"
 
 

@@ -67,3 +67,21 @@ def test_hex_pass_matches_the_regex_pipeline(htype: str) -> None:
         got = _check_hashes(htype, "c", a, got_errors)
         assert got.equals(want)
         assert got_errors == want_errors
+
+
+@pytest.mark.parametrize("htype", ["md5", "sha256"])
+def test_canonical_column_is_passed_on_uncopied_and_others_are_not(htype: str) -> None:
+    rnd = random.Random(9)
+    good = [
+        "".join(rnd.choice("0123456789abcdef") for _ in range(HEX_LENGTHS[htype]))
+        for _ in range(50)
+    ]
+    arr = pa.array([*good, None], pa.string())
+    errors: dict[int, str] = {}
+    assert _check_hashes(htype, "c", arr, errors) is arr and not errors
+    # One cell off canonical (upper case, padded, white space only) and the column is rebuilt.
+    for odd in (good[0].upper(), f" {good[0]}", "  "):
+        varied = pa.array([odd, *good[1:]], pa.string())
+        want = reference(htype, "c", varied, {})
+        got = _check_hashes(htype, "c", varied, {})
+        assert got is not varied and got.equals(want)

@@ -15,7 +15,13 @@ from childsafe.content.base import Item
 from childsafe.hashing.api import hash_file
 from childsafe.readers import reader_for
 from childsafe.scan.config import ScanConfig
+from childsafe.scan.parts import read_part
 from childsafe.scan.run import _snapshot, build_task
+from childsafe.scan.schema import RESULTS
+
+
+def part_table(path: Path) -> pa.Table:
+    return pa.Table.from_batches(list(read_part(path, 1 << 16)), schema=RESULTS)
 
 
 def _flip(value: str, bits: int, rng: random.Random) -> str:
@@ -77,13 +83,13 @@ def test_fast_path_rows_equal_slow_path_rows(tmp_path: Path, bank_store: BankSto
         done = fast(shard)
         assert done.counters["fast_path_rows"] == done.rows
         slow(shard)
-    f = pq.read_table(out / "parts" / f"{shards[0].shard_id}.parquet")
-    s = pq.read_table(tmp_path / "slow" / f"{shards[0].shard_id}.parquet")
+    f = part_table(out / "parts" / f"{shards[0].shard_id}.arrow")
+    s = part_table(tmp_path / "slow" / f"{shards[0].shard_id}.parquet")
     assert f.schema == s.schema and f.num_rows == 1000
     assert f.to_pylist() == s.to_pylist()
     for shard in shards[1:]:
-        assert pq.read_table(out / "parts" / f"{shard.shard_id}.parquet").equals(
-            pq.read_table(tmp_path / "slow" / f"{shard.shard_id}.parquet")
+        assert part_table(out / "parts" / f"{shard.shard_id}.arrow").equals(
+            part_table(tmp_path / "slow" / f"{shard.shard_id}.parquet")
         )
     by_id = {r["item_id"]: r for r in f.to_pylist()}
     assert by_id["laion/r5"]["reasons"] == ["match:demo:md5", "match:demo:pdq"]

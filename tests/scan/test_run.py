@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
@@ -111,3 +112,31 @@ def test_worker_warm_up_runs_in_a_fresh_process() -> None:
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def test_a_failed_shard_leaves_no_outputs_and_resume_completes(
+    dataset: list[str], tmp_path: Path, bank_store: BankStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The merge runs beside the shards: a failure must still leave nothing that looks done."""
+    from childsafe.errors import ShardFailed
+    from childsafe.scan.task import ScanTask
+
+    clean, failed = tmp_path / "clean", tmp_path / "failed"
+    run_scan(config(dataset, clean), bank_store, executor=LocalExecutor(1))
+    _, shards = plan(config(dataset, failed))
+    call = ScanTask.__call__
+
+    def flaky(self: ScanTask, shard: Any) -> Any:
+        if shard.shard_id == shards[2].shard_id:
+            raise RuntimeError("disk full")
+        return call(self, shard)
+
+    with monkeypatch.context() as m:
+        m.setattr(ScanTask, "__call__", flaky)
+        with pytest.raises(ShardFailed, match="disk full"):
+            run_scan(config(dataset, failed), bank_store, executor=LocalExecutor(1))
+    left = sorted(p.name for p in failed.iterdir())
+    assert left == [".snapshot", "parts", "scan.json"]  # no outputs, no .partial files
+    assert len(list((failed / "parts").iterdir())) == 2  # the shards before the failure
+    run_scan(config(dataset, failed, resume=True), bank_store, executor=LocalExecutor(1))
+    assert results(failed) == results(clean)

@@ -237,7 +237,10 @@ class TableReader(Reader):
                 continue
             row = starts[g]
             try:
-                for batch in pf.iter_batches(self.batch_rows, row_groups=[g], columns=cols):
+                batches = pf.iter_batches(
+                    self.batch_rows, row_groups=[g], columns=cols, use_threads=False
+                )  # one worker per core: decoding threads only add switching
+                for batch in batches:
                     yield row, batch, None
                     row += batch.num_rows
             except (OSError, pa.ArrowException) as exc:

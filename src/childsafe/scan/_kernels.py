@@ -1,4 +1,5 @@
-"""Numba passes over Arrow string columns for the merge: BLAKE2b-64 ids, line-break checks.
+"""Numba passes over Arrow string columns: BLAKE2b-64 ids and line-break checks for the
+merge, hash cells to keys for the fast path.
 
 Why here and not ``hashlib`` in a loop: the merge looks at every item id of a scan twice —
 the duplicate counter hashes it (unkeyed BLAKE2b, 8 bytes) and the decoy draw gives every
@@ -6,10 +7,11 @@ kept id a seeded priority (BLAKE2b keyed with the seed, 8 bytes). In Python that
 ~0.55 µs per id per use plus the list of ``str`` objects, the largest part of a hashes-only
 merge. These kernels read Arrow's ``offsets`` + ``data`` buffers directly and compute the
 *same* digests (RFC 7693, checked against ``hashlib.blake2b`` in
-``tests/scan/test_kernels.py``), so every output stays byte-identical to the per-row code.
+``tests/scan/test_columnar.py``), so every output stays byte-identical to the per-row code.
+They release the GIL: the merge runs on a thread beside the shards (``scan.background``).
 
-All functions take ``offsets`` (int64, length n + 1, absolute into ``data``) and ``data``
-(uint8): see :func:`string_buffers`.
+All functions take ``offsets`` (int32 or int64, length n + 1, absolute into ``data``) and
+``data`` (uint8): see :func:`string_buffers`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import hashlib
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from numba import njit
 
 _IV = np.array(
@@ -111,7 +114,7 @@ def _load(m, data, start, end):  # type: ignore[no-untyped-def]
         m[j >> 3] |= np.uint64(data[start + j]) << np.uint64(8 * (j & 7))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _blake2b64(offsets, data, h0, t0, empty, iv, sigma):  # type: ignore[no-untyped-def]
     n = offsets.shape[0] - 1
     out = np.empty(n, np.uint64)
@@ -162,7 +165,7 @@ def blake2b64(offsets: np.ndarray, data: np.ndarray, key: bytes = b"") -> np.nda
     )
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _unlistable(offsets, data):  # type: ignore[no-untyped-def]
     n = offsets.shape[0] - 1
     out = np.zeros(n, np.bool_)
@@ -196,16 +199,72 @@ def unlistable(offsets: np.ndarray, data: np.ndarray) -> np.ndarray:
 
 
 def string_buffers(arr: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
-    """``(offsets, data)`` of a string column, zero-copy where Arrow allows it.
+    """``(offsets, data)`` of a string or binary column, zero-copy.
 
-    Offsets are int64 and index ``data`` directly (a sliced array's offset already applied);
+    Offsets keep their stored width (int32, or int64 for the ``large_`` types; the kernels
+    here take either) and index ``data`` directly (a sliced array's offset already applied);
     null cells read as empty strings, so callers mask them with the validity themselves.
     """
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
-    if not pa.types.is_large_string(arr.type):
-        arr = arr.cast(pa.large_string())
+    wide = pa.types.is_large_string(arr.type) or pa.types.is_large_binary(arr.type)
     bufs = arr.buffers()
-    offsets = np.frombuffer(bufs[1], np.int64)[arr.offset : arr.offset + len(arr) + 1]
+    offsets = np.frombuffer(bufs[1], np.int64 if wide else np.int32)
+    offsets = offsets[arr.offset : arr.offset + len(arr) + 1]
     data = np.frombuffer(bufs[2], np.uint8) if bufs[2] is not None else np.zeros(0, np.uint8)
     return offsets, data
+
+
+@njit(cache=True, inline="always")
+def _nibble(c):  # type: ignore[no-untyped-def]
+    """A lower-case hex digit's value, or 16 for any other byte (arithmetic: vectorises)."""
+    v = np.int32(c) - 48
+    v = v if v < 10 else np.int32(c) - 87
+    return v if (v >= 0) & (v < 16) & ((c <= 57) | (c >= 97)) else 16
+
+
+@njit(cache=True, nogil=True)
+def _hex_keys(offsets, data, valid, nhex, decode):  # type: ignore[no-untyped-def]
+    n = offsets.shape[0] - 1
+    present = np.zeros(n, np.bool_)
+    ok = np.zeros(n, np.bool_)
+    keys = np.empty((n if decode else 0, nhex // 2), np.uint8)
+    k = 0
+    for i in range(n):
+        s, e = offsets[i], offsets[i + 1]
+        if not valid[i] or e == s:
+            continue
+        present[i] = True
+        if e - s != nhex:
+            continue
+        bad = 0
+        if decode:
+            for j in range(nhex // 2):
+                hi, lo = _nibble(data[s + 2 * j]), _nibble(data[s + 2 * j + 1])
+                bad |= hi | lo
+                keys[k, j] = np.uint8(((hi << 4) | lo) & 255)
+        else:
+            for j in range(nhex):
+                bad |= _nibble(data[s + j])
+        if bad < 16:
+            ok[i] = True
+            k += 1
+    return present, ok, keys[:k]
+
+
+def hex_keys(
+    arr: pa.Array, nhex: int, decode: bool = True
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(present, ok, keys)`` of a hash column in one pass over its buffers.
+
+    ``present``: non-null and non-empty; ``ok``: exactly ``nhex`` lower-case hex digits
+    (canonical); ``keys``: the ok cells decoded, ``(count, nhex // 2)`` uint8 in row order,
+    or none at all with ``decode=False`` (a type no bank holds is only checked).
+    Replaces a length pass, a filter, a cast and a decode (three copies of the column).
+    """
+    n = len(arr)
+    if arr.null_count == n:
+        return np.zeros(n, np.bool_), np.zeros(n, np.bool_), np.empty((0, nhex // 2), np.uint8)
+    offsets, data = string_buffers(arr)
+    valid = np.asarray(pc.is_valid(arr), np.bool_) if arr.null_count else np.ones(n, np.bool_)
+    return _hex_keys(offsets, data, valid, nhex, decode)  # type: ignore[no-any-return]

@@ -1,11 +1,12 @@
 """The merge: from per-shard parts to a scan's outputs, in one streaming pass.
 
-Workers leave ``parts/<shard_id>.parquet`` (RESULTS rows, one per input item); the workflow
-calls :func:`write_outputs` with the parts in shard order. Each part is read batch by batch
-and written straight on to ``results.parquet``, ``quarantine.parquet``, ``errors.parquet``
-and ``kept_ids.txt`` (and, with ``write_clean``, to clean copies of its shard), so memory
-stays flat however many shards a scan has; small parts are gathered into row groups of
-``ROW_GROUP_ROWS`` so the Parquet footer does not grow a row group per shard.
+Workers leave one part per shard (RESULTS rows, one per input item; ``scan.parts``); the
+workflow hands them to an :class:`OutputMerge` in shard order while later shards still run
+(``scan.background``), or calls :func:`write_outputs` with all of them. Each part is read
+batch by batch and written straight on to ``results.parquet``, ``quarantine.parquet``,
+``errors.parquet`` and ``kept_ids.txt`` (and, with ``write_clean``, to clean copies of its
+shard), so memory stays flat however many shards a scan has; small parts are gathered into
+row groups of ``ROW_GROUP_ROWS`` so the Parquet footer does not grow a row group per shard.
 
 Decisions map to outputs like this: ``allow`` is kept; ``block`` and ``review`` are
 quarantined (and published, mixed with decoys, in the removal list); ``error`` is neither
@@ -45,6 +46,7 @@ from childsafe.scan.clean import (
     atomic_text,
     write_removal_list,
 )
+from childsafe.scan.parts import read_part, shard_id_of
 from childsafe.scan.report import render_report
 from childsafe.scan.schema import DICTIONARY_COLUMNS, QUARANTINE_COLUMNS, RESULTS
 from childsafe.scan.summary import (
@@ -56,7 +58,14 @@ from childsafe.scan.summary import (
     value_counts,
 )
 
-__all__ = ["ERROR_COLUMNS", "OutputContext", "ScanOutputError", "ScanSummary", "write_outputs"]
+__all__ = [
+    "ERROR_COLUMNS",
+    "OutputContext",
+    "OutputMerge",
+    "ScanOutputError",
+    "ScanSummary",
+    "write_outputs",
+]
 
 log = logging.getLogger(__name__)
 
@@ -144,28 +153,6 @@ class _Sink:
         self._tmp.unlink(missing_ok=True)
 
 
-def _open(part: Path) -> pq.ParquetFile:
-    """Open a part, checking its schema against RESULTS (a clear error names the part)."""
-    try:
-        pf = pq.ParquetFile(part)
-        schema = pf.schema_arrow
-    except (OSError, pa.ArrowException) as exc:
-        raise ScanOutputError(f"part {part}: not a readable Parquet file: {exc}") from exc
-    if schema.equals(RESULTS, check_metadata=False):
-        return pf
-    problems = []
-    for f in RESULTS:
-        idx = schema.get_field_index(f.name)
-        if idx < 0:
-            problems.append(f"missing column {f.name!r}")
-        elif not schema.field(idx).type.equals(f.type):
-            problems.append(f"column {f.name!r} is {schema.field(idx).type}, expected {f.type}")
-    problems += [f"unexpected column {n!r}" for n in schema.names if n not in RESULTS.names]
-    if not problems:
-        problems.append("columns are not in the RESULTS order")
-    raise ScanOutputError(f"part {part} does not match the RESULTS schema: {'; '.join(problems)}")
-
-
 def _strings(array: pa.Array | pa.ChunkedArray) -> list[Any]:
     return [v for v in array.to_pylist() if v is not None]
 
@@ -188,8 +175,35 @@ class _Part:
     rows: tuple[int, int, int] = (0, 0, 0)  # rows with a row number, smallest, largest
 
 
-class _Merge:
-    """One streaming pass over the parts; ``finish`` writes the derived files."""
+def _select_clean(batch: pa.RecordBatch, allow: np.ndarray | None, acc: _Part) -> None:
+    """Gather what the clean copy of this batch's shard may keep (members, row numbers)."""
+    members, rows = batch["member"], batch["row"]
+    if allow is None:  # every row allowed
+        acc.keep_members.update(_strings(members))
+        acc.keep_rows.update(_strings(rows))
+    else:
+        mask = pa.array(allow)
+        acc.keep_members.update(_strings(members.filter(mask)))
+        acc.drop_members.update(_strings(members.filter(pc.invert(mask))))
+        acc.keep_rows.update(_strings(rows.filter(mask)))
+    n = len(rows) - rows.null_count
+    if n:
+        low, high = pc.min_max(rows).values()
+        count, lo, hi = acc.rows
+        acc.rows = (
+            count + n,
+            min(lo, low.as_py()) if count else low.as_py(),
+            max(hi, high.as_py()) if count else high.as_py(),
+        )
+
+
+class OutputMerge:
+    """One streaming pass over the parts; ``finish`` writes the derived files.
+
+    Call :meth:`part` once per part in shard order (it may run while later shards are still
+    being scanned: see ``scan.background``), then :meth:`finish`, or :meth:`abort` on failure.
+    Until ``finish`` every output exists only under a ``.partial`` name.
+    """
 
     def __init__(self, out_dir: Path, ctx: OutputContext) -> None:
         self.out, self.ctx = out_dir, ctx
@@ -212,13 +226,10 @@ class _Merge:
         self.kept_file = self.kept_tmp.open("wb")  # UTF-8 lines straight from Arrow
 
     def part(self, part: Path) -> None:
-        pf = _open(part)
-        shard_id = part.name.removesuffix(".parquet")
+        shard_id = shard_id_of(part)
         acc = _Part()
-        small = pf.metadata.num_rows <= ROW_GROUP_ROWS  # one read is faster for a small part
-        batches = pf.read().to_batches() if small else pf.iter_batches(ROW_GROUP_ROWS)
-        for batch in batches:
-            self._batch(part, pa.RecordBatch.from_arrays(batch.columns, schema=RESULTS), acc)
+        for batch in read_part(part, ROW_GROUP_ROWS):
+            self._batch(part, batch, acc)
         shard = self.shards.get(shard_id)
         if self.clean is not None and shard is None:
             self.warnings.append(f"no clean copy for part {part.name}: no shard {shard_id!r}")
@@ -254,26 +265,45 @@ class _Merge:
         # merge. One seeded BLAKE2b-64 per id serves both the duplicate count and the decoys.
         offsets, data = string_buffers(ids)
         ok = ~unlistable(offsets, data)
-        present = np.asarray(pc.is_valid(ids), np.bool_)
+        present = (
+            np.asarray(pc.is_valid(ids), np.bool_)
+            if ids.null_count
+            else np.ones(len(ids), np.bool_)
+        )
         priority = blake2b64(offsets, data, self.decoys.key)
         self.dups.add_digests(priority[present] if ids.null_count else priority)
         if counts.get("allow", 0) == batch.num_rows:  # the common case: nothing to filter out
-            allowed, other = batch, None
+            allow = None
             keep = present
         else:
-            allow = pc.equal(decision, "allow")
-            allowed, other = batch.filter(allow), batch.filter(pc.invert(allow))
-            in_quarantine = pc.is_in(decision, value_set=_QUARANTINED)
-            quarantined = batch.filter(in_quarantine)
-            self.sinks["quarantine"].write(quarantined.select(QUARANTINE_COLUMNS))
-            errored = batch.filter(pc.equal(decision, "error"))
-            self.sinks["errors"].write(errored.select(ERROR_COLUMNS))
-            listed = np.asarray(in_quarantine, np.bool_) & present
-            self.removals.update(ids.filter(pa.array(listed & ok)).to_pylist())
-            self.unlisted += int(np.count_nonzero(listed & ~ok))
-            keep = np.asarray(allow, np.bool_) & present
+            allow = np.asarray(pc.equal(decision, "allow"), np.bool_)
+            self._set_aside(batch, present & ok, present & ~ok)
+            keep = allow & present
         self.unlisted += int(np.count_nonzero(keep & ~ok))
-        keep &= ok
+        self._keep(ids, keep & ok, priority)
+        if self.clean is not None:
+            _select_clean(batch, allow, acc)
+
+    def _set_aside(self, batch: pa.RecordBatch, listable: np.ndarray, unlisted: np.ndarray) -> None:
+        """Quarantined and errored rows to their files; quarantined ids to the removal list.
+
+        Only the columns each file keeps are filtered (filtering the whole batch copied
+        every column of every row once per batch holding a single match).
+        """
+        decision = batch["decision"]
+        quarantined = np.asarray(pc.is_in(decision, value_set=_QUARANTINED), np.bool_)
+        if quarantined.any():
+            rows = pa.array(quarantined)
+            self.sinks["quarantine"].write(batch.select(QUARANTINE_COLUMNS).filter(rows))
+            ids = batch["item_id"]
+            self.removals.update(ids.filter(pa.array(quarantined & listable)).to_pylist())
+            self.unlisted += int(np.count_nonzero(quarantined & unlisted))
+        errored = pc.equal(decision, "error")
+        if pc.any(errored).as_py():
+            self.sinks["errors"].write(batch.select(ERROR_COLUMNS).filter(errored))
+
+    def _keep(self, ids: pa.Array, keep: np.ndarray, priority: np.ndarray) -> None:
+        """Append the kept ids to ``kept_ids.txt`` and offer them to the decoy pool."""
         every = bool(keep.all())
         kept = ids if every else ids.filter(pa.array(keep))
         if len(kept):
@@ -283,23 +313,14 @@ class _Merge:
             line_offsets, line_data = string_buffers(lines)
             self.kept_file.write(line_data[line_offsets[0] : line_offsets[-1]].data)
             self.kept += len(kept)
-        if self.clean is not None:
-            acc.keep_members.update(_strings(allowed["member"]))
-            if other is not None:
-                acc.drop_members.update(_strings(other["member"]))
-            acc.keep_rows.update(_strings(allowed["row"]))
-            rows = batch["row"]
-            n = len(rows) - rows.null_count
-            if n:
-                low, high = pc.min_max(rows).values()
-                count, lo, hi = acc.rows
-                acc.rows = (
-                    count + n,
-                    min(lo, low.as_py()) if count else low.as_py(),
-                    max(hi, high.as_py()) if count else high.as_py(),
-                )
 
-    def finish(self, began: float) -> ScanSummary:
+    def finish(self, began: float, ctx: OutputContext | None = None) -> ScanSummary:
+        """Write the derived outputs; ``ctx`` (if given) replaces the context's clock values.
+
+        ``began`` is the ``time.monotonic()`` the caller counts ``outputs_seconds`` from.
+        """
+        if ctx is not None:
+            self.ctx = ctx
         for sink in self.sinks.values():
             sink.close()
         self.kept_file.close()
@@ -364,7 +385,7 @@ def write_outputs(out_dir: Path, parts: Sequence[Path], ctx: OutputContext) -> S
     """
     began = time.monotonic()
     out_dir.mkdir(parents=True, exist_ok=True)
-    merge = _Merge(out_dir, ctx)
+    merge = OutputMerge(out_dir, ctx)
     try:
         for part in parts:
             merge.part(Path(part))

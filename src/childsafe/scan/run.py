@@ -8,10 +8,14 @@
    under ``out/.snapshot/``: workers load it and never open the database. A resumed scan
    reuses the snapshot it started with, so every part is matched against the same bank
    versions however many times the scan was interrupted.
-4. **Run.** Shards whose ``parts/<shard_id>.parquet`` exists are done; the others go through
-   the executor as ``ScanTask`` calls. Stray temporary files of killed workers are deleted.
-5. **Merge.** ``scan.outputs.write_outputs`` merges the parts in shard order, so outputs do
-   not depend on the executor, the worker count or the order shards finished.
+4. **Run.** Shards whose part (``parts/<shard_id>.parquet`` or ``.arrow``) exists are done;
+   the others go through the executor as ``ScanTask`` calls. Stray temporary files of
+   killed workers are deleted.
+5. **Merge.** ``scan.outputs.OutputMerge`` merges the parts in shard order, so outputs do
+   not depend on the executor, the worker count or the order shards finished. It runs on
+   a background thread *during* step 4, taking each part as soon as it and every part
+   before it exist (``scan.background``); a failure anywhere removes the half-written
+   outputs and leaves the parts for ``--resume``.
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ from __future__ import annotations
 import inspect
 import json
 import os
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -36,10 +41,12 @@ from childsafe.pipeline.hash import HashStep
 from childsafe.pipeline.match import MatchStep
 from childsafe.readers import READERS, expand_sources, reader_for
 from childsafe.readers.base import Reader, Shard
+from childsafe.scan.background import MergeFeeder
 from childsafe.scan.config import ScanConfig
-from childsafe.scan.outputs import OutputContext, write_outputs
+from childsafe.scan.outputs import OutputContext, OutputMerge
+from childsafe.scan.parts import TMP_SUFFIX, find_part
 from childsafe.scan.summary import ScanSummary
-from childsafe.scan.task import TMP_SUFFIX, ScanTask, part_path, warm_up
+from childsafe.scan.task import ScanTask, warm_up
 
 STATE_FILE = "scan.json"
 SNAPSHOT_DIR = ".snapshot"
@@ -131,7 +138,7 @@ def _snapshot(config: ScanConfig, store: BankStore, resumed: bool) -> FrozenMatc
     where = config.out / SNAPSHOT_DIR
     if resumed:
         return MatcherSnapshot.load(where)
-    if not store.list_banks():
+    if not store.list_banks() and not config.classifiers:
         raise ConfigError("no banks to match against: import one with `childsafe banks import`")
     matcher = Matcher(store, config.banks or None, index_dir=config.index_dir)
     matcher.sync()
@@ -181,7 +188,7 @@ def run_scan(
     config.out.mkdir(parents=True, exist_ok=True)
     owned = executor is None
     executor = executor or make_executor(config)
-    if any(not part_path(config.out / PARTS_DIR, s.shard_id).exists() for s in shards):
+    if any(find_part(config.out / PARTS_DIR, s.shard_id) is None for s in shards):
         # Workers start (and warm up) while the snapshot is built: see Executor.start.
         content = any(not hasattr(r, "read_batches") for r in readers.values())
         executor.start(partial(warm_up, content))
@@ -222,19 +229,13 @@ def _scan(
     parts_dir.mkdir(exist_ok=True)
     for stray in parts_dir.glob(f".*{TMP_SUFFIX}"):  # left by a killed worker
         stray.unlink(missing_ok=True)
-    todo = [s for s in shards if not part_path(parts_dir, s.shard_id).exists()]
+    todo = [s for s in shards if find_part(parts_dir, s.shard_id) is None]
     resumed = len(shards) - len(todo)
     run_key = f"{config.fingerprint()}:{config.out.resolve()}:{os.getpid()}:{started.isoformat()}"
     task = build_task(config, readers, hash_types, run_key)
-    done: list[ShardDone] = []
-    items = 0
-    if progress is not None:
-        progress(ScanProgress(len(shards), resumed, resumed, 0))
-    for result in executor.map(task, todo):
-        done.append(result)
-        items += result.rows
-        if progress is not None:
-            progress(ScanProgress(len(shards), resumed + len(done), resumed, items))
+    # Local workers write parts to this machine's disk, where uncompressed is cheapest;
+    # other executors' parts cross a network to shared storage (see ``scan.parts``).
+    task.compress_parts = getattr(executor, "name", None) != "local"
     ctx = OutputContext(
         sources=tuple(config.sources),
         shards=tuple(shards),
@@ -248,11 +249,30 @@ def _scan(
         executor=getattr(executor, "name", type(executor).__name__),
         workers=int(getattr(executor, "workers", None) or config.workers or os.cpu_count() or 1),
         started_at=started,
-        finished_at=datetime.now(UTC),
-        shard_done=tuple(done),
+        finished_at=started,  # both set when the shards are done
+        shard_done=(),
         decoy_ratio=config.decoy_ratio,
         seed=config.seed,
         write_clean=config.write_clean,
     )
-    parts = [part_path(parts_dir, s.shard_id) for s in shards]
-    return write_outputs(config.out, parts, ctx)
+    merge = OutputMerge(config.out, ctx)
+    feeder = MergeFeeder(merge, parts_dir, [s.shard_id for s in shards])
+    done: list[ShardDone] = []
+    try:
+        feeder.finished({s.shard_id for s in shards} - {s.shard_id for s in todo})
+        items = 0
+        if progress is not None:
+            progress(ScanProgress(len(shards), resumed, resumed, 0))
+        for result in executor.map(task, todo):
+            done.append(result)
+            items += result.rows
+            feeder.finished([result.shard_id])
+            if progress is not None:
+                progress(ScanProgress(len(shards), resumed + len(done), resumed, items))
+        finished_at, began = datetime.now(UTC), time.monotonic()
+        feeder.wait()
+    except BaseException:
+        feeder.cancel()
+        merge.abort()
+        raise
+    return merge.finish(began, replace(ctx, finished_at=finished_at, shard_done=tuple(done)))

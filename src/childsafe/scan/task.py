@@ -6,40 +6,42 @@ first call builds the ``Pipeline`` (loading the matcher snapshot by memory map) 
 under the scan's ``run_key``, so later shards — and later copies of the task, which arrive
 unpickled afresh for each shard on a process pool — reuse it.
 
-Writing is atomic: rows stream into a hidden temporary file in ``parts/`` (bounded memory,
-``ROWS_PER_CHUNK`` rows at a time), which ``os.replace`` renames to
-``parts/<shard_id>.parquet`` only when the shard is complete. A part therefore exists if and
-only if its shard finished, which is what ``--resume`` relies on; a killed worker leaves at
-most a temporary file, which the next run deletes.
+Writing is atomic (``scan.parts``): rows stream, a batch at a time, into a hidden temporary
+file in ``parts/``, renamed to ``parts/<shard_id>.parquet`` (per-item path) or
+``parts/<shard_id>.arrow`` (hashes-only fast path) only when the shard is complete. A part
+therefore exists if and only if its shard finished, which is what ``--resume`` relies on; a
+killed worker leaves at most a temporary file, which the next run deletes.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from childsafe.executors.base import ShardDone
 from childsafe.pipeline.base import Step
 from childsafe.pipeline.chain import Pipeline, batched
 from childsafe.readers.base import Reader, Shard
 from childsafe.scan import fastpath
+from childsafe.scan.parts import (
+    ARROW_PART,
+    PARQUET_PART,
+    TMP_SUFFIX,
+    find_part,
+    part_path,
+    write_part,
+)
 from childsafe.scan.rows import records_to_table
-from childsafe.scan.schema import DICTIONARY_COLUMNS, RESULTS
+
+__all__ = ["TMP_SUFFIX", "ScanTask", "find_part", "part_path", "warm_up"]
 
 ROWS_PER_CHUNK = 4096
-TMP_SUFFIX = ".tmp"
-PART_OPTIONS: dict[str, Any] = {"compression": "lz4", "use_dictionary": list(DICTIONARY_COLUMNS)}
-"""Parts are written once and read once by the merge: LZ4 wrote and read back faster than
-Snappy or zstd (zstd is kept for ``results.parquet``, which is kept), at about twice zstd's size."""
 
 # One built pipeline per worker process: the latest scan's (a process serves one scan).
 _PIPELINE: tuple[str, Pipeline] | None = None
@@ -76,11 +78,6 @@ def warm_up(content: bool = True) -> None:
     hasher.hash_luma(luma_from_rgb(np.stack([ramp, ramp, ramp], axis=2)))
 
 
-def part_path(parts_dir: Path, shard_id: str) -> Path:
-    """Where a finished shard's rows live."""
-    return parts_dir / f"{shard_id}.parquet"
-
-
 @dataclass(slots=True)
 class ScanTask:
     """Runs the scan's steps over one shard; see the module docstring.
@@ -94,6 +91,7 @@ class ScanTask:
     readers: dict[str, Reader]
     steps: Sequence[Step]
     fast_path: bool = True
+    compress_parts: bool = True  # see ``scan.parts``: False where parts stay on local disk
 
     def pipeline(self) -> Pipeline:
         """This process's pipeline for the scan (built and set up on first use)."""
@@ -109,39 +107,32 @@ class ScanTask:
         start = time.perf_counter()
         pipeline = self.pipeline()
         reader = self.readers[shard.source]
-        final = part_path(Path(self.parts_dir), shard.shard_id)
-        tmp = final.with_name(f".{final.name}.{os.getpid()}{TMP_SUFFIX}")
         counters: Counter[str] = Counter()
-        chunks = self._chunks(pipeline, reader, shard, counters)
-        try:
-            with pq.ParquetWriter(tmp, RESULTS, **PART_OPTIONS) as writer:
-                for table in chunks:
-                    _count(table, counters)
-                    writer.write_table(table)
-            tmp.replace(final)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        batches = fastpath.batches_for(reader, shard, pipeline) if self.fast_path else None
+        if batches is None:
+            chunks = self._slow_chunks(pipeline, reader, shard)
+            suffix = PARQUET_PART
+        else:
+            chunks = (fastpath.process(batch, shard, pipeline) for batch in batches)
+            suffix = ARROW_PART
+        final = part_path(Path(self.parts_dir), shard.shard_id, suffix)
+        write_part(final, _counted(chunks, counters), compress=self.compress_parts)
+        if batches is not None:
+            counters["fast_path_rows"] = counters["items"]
         rows = counters["items"]
         return ShardDone(shard.shard_id, rows, time.perf_counter() - start, dict(counters))
 
-    def _chunks(
-        self, pipeline: Pipeline, reader: Reader, shard: Shard, counters: Counter[str]
-    ) -> Iterator[pa.Table]:
-        batches = fastpath.batches_for(reader, shard, pipeline) if self.fast_path else None
-        if batches is not None:
-            for batch in batches:
-                table = fastpath.process(batch, shard, pipeline)
-                counters["fast_path_rows"] += table.num_rows
-                yield table
-            return
+    @staticmethod
+    def _slow_chunks(pipeline: Pipeline, reader: Reader, shard: Shard) -> Iterator[pa.Table]:
         for chunk in batched(pipeline.run(reader.read(shard)), ROWS_PER_CHUNK):
             yield records_to_table(chunk, shard)
 
 
-def _count(table: pa.Table, counters: Counter[str]) -> None:
-    counters["items"] += table.num_rows
-    if table.num_rows == 0:
-        return
-    for entry in pc.value_counts(table["decision"]).to_pylist():
-        counters[f"decision:{entry['values']}"] += int(entry["counts"])
+def _counted(tables: Iterator[pa.Table], counters: Counter[str]) -> Iterator[pa.Table]:
+    """``tables``, counting rows and decisions into ``counters`` on the way."""
+    for table in tables:
+        counters["items"] += table.num_rows
+        if table.num_rows:
+            for entry in pc.value_counts(table["decision"]).to_pylist():
+                counters[f"decision:{entry['values']}"] += int(entry["counts"])
+        yield table
