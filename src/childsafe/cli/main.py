@@ -31,6 +31,7 @@ from childsafe.cli.classify_cmd import classify_command
 from childsafe.cli.eval_cmd import eval_command
 from childsafe.cli.hash_cmd import hash_command
 from childsafe.cli.match_cmd import match_command
+from childsafe.cli.provenance_cmd import provenance
 from childsafe.cli.scan_cmd import scan_command
 from childsafe.config import Settings
 
@@ -52,6 +53,7 @@ cli.add_command(match_command)
 cli.add_command(scan_command)
 cli.add_command(classify_command)
 cli.add_command(eval_command)
+cli.add_command(provenance)
 
 
 def main() -> None:
