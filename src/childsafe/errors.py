@@ -2,6 +2,7 @@
 
     ChildsafeError                 base: catch this to handle any childsafe failure
     ├── ConfigError                settings that cannot work (bad URL, unwritable home)
+    │   └── PolicyError            a policy document that is not valid (lists every problem)
     ├── ContentError               one item could not be read or decoded
     │   ├── UnsupportedContent     not a kind this hasher handles (a text file given to pdq)
     │   ├── CorruptContent         truncated, zero-byte or undecodable bytes
@@ -14,10 +15,12 @@
     │   └── BankImportError        a bank file that cannot be imported (carries the line number)
     ├── IndexError_                index files that are missing, stale or damaged
     ├── PluginError                a plugin not on the allow-list, or one that fails to load
-    └── ScanError                  a dataset scan that must stop (rerun with --resume)
-        ├── ShardFailed            a shard's task raised (carries the shard id)
-        ├── WorkerCrashed          a worker process died while it ran a shard
-        └── ScanOutputError        a part that breaks the results contract
+    ├── ScanError                  a dataset scan that must stop (rerun with --resume)
+    │   ├── ShardFailed            a shard's task raised (carries the shard id)
+    │   ├── WorkerCrashed          a worker process died while it ran a shard
+    │   └── ScanOutputError        a part that breaks the results contract
+    ├── ScreenError                a screening request that cannot be screened (also ValueError)
+    └── guard.result.Blocked       the guard withheld a generation (carries the verdict)
 
 Why a tree: batch commands turn a ``ContentError`` into a per-item error row and go on
 (DESIGN rule 4), while a ``BankImportError`` aborts the whole import (all-or-nothing). The
@@ -118,3 +121,24 @@ class WorkerCrashed(ScanError):
 
 class ScanOutputError(ScanError):
     """A part that breaks the results contract (wrong schema, unknown decision); names the part."""
+
+
+class PolicyError(ConfigError):
+    """A policy document that is not valid: ``problems`` lists each one, naming its field.
+
+    A policy is configuration, so a bad one is refused whole when it is loaded or stored, never
+    half-applied at screening time.
+    """
+
+    def __init__(self, message: str, *, problems: list[str] | None = None) -> None:
+        self.problems = list(problems or [])
+        super().__init__(message)
+
+
+class ScreenError(ChildsafeError, ValueError):
+    """A screening request that cannot be screened as given (empty text, image bytes on a text
+    kind, a kind the tenant's policy has no rule for); the message names the request.
+
+    Content that was given but cannot be *checked* (an undecodable image) is not this error: it
+    gets a verdict under the policy's ``on_error`` outcome, because it was really submitted.
+    """

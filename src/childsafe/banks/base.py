@@ -8,6 +8,12 @@ Every change to a bank (an import, a removal) is one transaction that bumps the 
 ``version``; entries remember the version that added and the version that removed them, so
 an index built at version v can catch up with :meth:`BankStore.changes_since` instead of a
 full rebuild.
+
+Banks belong to a tenant (one client of a moderation vendor's deployment). A store sees the
+banks of one tenant, ``store.tenant``; ``store.for_tenant(name)`` is the same store seen as
+another tenant. Bank names are unique per tenant only, so every method takes a bank name and
+can never reach another tenant's bank of the same name. Banks made before tenants belong to
+``default``; the CLI works as ``Settings.default_tenant`` (``default`` unless set).
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+
+DEFAULT_TENANT = "default"
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +37,7 @@ class Bank:
     pdq_radius: int = 31
     pdq_quality_floor: int = 50
     entry_count: int = 0
+    tenant: str = DEFAULT_TENANT
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +106,18 @@ class BankChanges:
 
 
 class BankStore(ABC):
-    """Persistence of banks, entries and allow-lists."""
+    """Persistence of banks, entries and allow-lists, as seen by one tenant."""
+
+    tenant: str = DEFAULT_TENANT
+
+    def for_tenant(self, tenant: str) -> BankStore:
+        """This store as ``tenant`` sees it: only that tenant's banks, for every method.
+
+        Stores without tenancy (test doubles) hold one tenant's banks and refuse others.
+        """
+        if tenant == self.tenant:
+            return self
+        raise NotImplementedError(f"{type(self).__name__} holds the banks of one tenant only")
 
     @abstractmethod
     def create_bank(

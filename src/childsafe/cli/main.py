@@ -33,6 +33,7 @@ from childsafe.cli.hash_cmd import hash_command
 from childsafe.cli.match_cmd import match_command
 from childsafe.cli.provenance_cmd import provenance
 from childsafe.cli.scan_cmd import scan_command
+from childsafe.cli.tenants_cmd import keys, tenants
 from childsafe.config import Settings
 
 
@@ -54,6 +55,8 @@ cli.add_command(scan_command)
 cli.add_command(classify_command)
 cli.add_command(eval_command)
 cli.add_command(provenance)
+cli.add_command(tenants)
+cli.add_command(keys)
 
 
 def main() -> None:

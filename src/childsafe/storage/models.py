@@ -1,4 +1,4 @@
-"""SQLAlchemy Core tables for banks, entries, version log and allow-lists.
+"""SQLAlchemy Core tables: banks, entries, version log, allow-lists, and the service's tables.
 
 Core rather than ORM because bulk import is the hot path: a million rows go through a temp
 table and one ``INSERT ... SELECT``, never through an identity map. The Alembic migrations
@@ -10,11 +10,18 @@ so :meth:`~childsafe.banks.base.BankStore.changes_since` can report removals to 
 built at an older version. ``first_added_version`` survives a revive (a tombstoned hash
 added again): together with ``removed_version``, which a revive keeps, it tells whether an
 entry may have been in an index built at version v.
+
+The service's tables (migration 0003): ``tenants``, ``api_keys`` (HMACs of tokens, never
+tokens), ``decisions`` (the append-only decision log: hashes and verdicts, never content),
+``policies`` and ``policy_activations`` (versions only grow; which one is active is the
+newest activation, so every change of the active policy is a row an auditor can read).
+Banks belong to a tenant; a bank name is unique within its tenant only.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     Column,
@@ -39,12 +46,14 @@ banks = Table(
     "banks",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("name", String(200), nullable=False, unique=True),
+    Column("tenant", String(64), nullable=False, server_default="default"),
+    Column("name", String(200), nullable=False),
     Column("version", Integer, nullable=False, default=0),
     Column("description", Text, nullable=False, default=""),
     Column("pdq_radius", Integer, nullable=False, default=31),
     Column("pdq_quality_floor", Integer, nullable=False, default=50),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("tenant", "name", name="uq_banks_tenant_name"),
 )
 
 entries = Table(
@@ -104,4 +113,78 @@ allowlist = Table(
     Column("reason", Text, nullable=False, default=""),
     Column("added_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("bank_id", "hash_type", "value", name="uq_allowlist_bank_hash"),
+)
+
+# The service (migration 0003) ----------------------------------------------------------------
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("display_name", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    # Soft delete: the decision log must outlive a tenant, and a name is never reused.
+    Column("deleted_at", DateTime(timezone=True)),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("tenant", String(64), ForeignKey("tenants.name"), nullable=False, index=True),
+    Column("prefix", String(16), nullable=False, unique=True),
+    Column("digest", String(64), nullable=False),  # hex HMAC-SHA-256(secret_key, token)
+    Column("scopes", Text, nullable=False),  # sorted, distinct Scope values, space-separated
+    Column("name", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("last_used_at", DateTime(timezone=True)),
+)
+
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("tenant", String(64), nullable=False),
+    Column("request_id", String(128), nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("decision", String(16), nullable=False),
+    Column("reasons", JSON, nullable=False),
+    Column("policy_name", Text, nullable=False),
+    Column("policy_version", Text, nullable=False),
+    Column("content_sha256", String(64), nullable=False),
+    Column("pdq", String(64)),
+    Column("subject", JSON, nullable=False),
+    Column("match_summary", JSON, nullable=False),
+    Column("score_summary", JSON, nullable=False),
+    Column("create_case", Boolean, nullable=False),
+    Column("note", Text),
+    # Per tenant: a request id is the caller's, and one tenant must never be able to
+    # make another's write a no-op by reusing its ids.
+    UniqueConstraint("tenant", "request_id", "source", name="uq_decisions_request"),
+    Index("ix_decisions_tenant_created", "tenant", "created_at"),
+)
+
+policies = Table(
+    "policies",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("tenant", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("document", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("tenant", "version", name="uq_policies_tenant_version"),
+)
+
+policy_activations = Table(
+    "policy_activations",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("tenant", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("activated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_policy_activations_tenant", "tenant", "id"),
 )

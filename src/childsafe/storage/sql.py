@@ -14,12 +14,21 @@ updated: the first import's provenance stays.
 The bank row is locked by the first statement of a write (a no-op UPDATE), which takes
 SQLite's write lock (waiting out ``busy_timeout``) or PostgreSQL's row lock, so concurrent
 imports into one bank serialise instead of racing for the next version.
+
+Tenancy: a store sees one tenant's banks (``tenant``), and :meth:`SqlBankStore.for_tenant`
+returns a view of the same engine as another tenant. Every statement that names a bank
+resolves (tenant, name) to the bank's id first, and entries, version log and allow-list are
+only ever reached through that id, so a view can neither see nor touch another tenant's
+bank, even one of the same name. The service's stores (``access``, ``decisions``,
+``policies``) hang off the store so one ``open_store`` gives the service everything.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -38,6 +47,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from childsafe.banks.base import (
+    DEFAULT_TENANT,
     AllowedHash,
     Bank,
     BankChanges,
@@ -47,15 +57,19 @@ from childsafe.banks.base import (
     ImportResult,
 )
 from childsafe.banks.batch import RecordBatch
-from childsafe.errors import BankError, BankNotFound
+from childsafe.errors import BankError, BankNotFound, ConfigError
 from childsafe.storage import bulk
+from childsafe.storage._common import check_tenant
+from childsafe.storage._common import utc as _utc
+from childsafe.storage.access import SqlAccessStore
+from childsafe.storage.decisions import SqlDecisionLog
 from childsafe.storage.models import allowlist, bank_versions, banks, entries
+from childsafe.storage.policies import SqlPolicyStore
 from childsafe.storage.staging import stage
 
-
-def _utc(dt: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything stored is UTC."""
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+# Where other tenants' saved indexes live under an index root: bank_dir() quotes '@', so no
+# bank's directory can be called this.
+_TENANT_INDEXES = "@tenants"
 
 
 class _Timestamps:
@@ -77,10 +91,52 @@ class _Timestamps:
 
 
 class SqlBankStore(BankStore):
-    """Banks in SQLite or PostgreSQL; build one with :func:`childsafe.storage.open_store`."""
+    """Banks in SQLite or PostgreSQL; build one with :func:`childsafe.storage.open_store`.
 
-    def __init__(self, engine: Engine) -> None:
+    ``decisions`` and ``policies`` are the service's decision log and policy store;
+    ``access`` (tenants and API keys) needs the deployment's ``secret_key``.
+    """
+
+    def __init__(
+        self, engine: Engine, *, tenant: str = DEFAULT_TENANT, secret_key: str | None = None
+    ) -> None:
         self.engine = engine
+        self.tenant = check_tenant(tenant)
+        self.decisions = SqlDecisionLog(engine)
+        self.policies = SqlPolicyStore(engine)
+        self._access = SqlAccessStore(engine, secret_key) if secret_key else None
+        self._owns_engine = True
+
+    @property
+    def access(self) -> SqlAccessStore:
+        """Tenants and API keys (keyed with the ``secret_key`` the store was opened with)."""
+        if self._access is None:
+            raise ConfigError("this store was opened without a secret key: no API keys")
+        return self._access
+
+    def for_tenant(self, tenant: str) -> SqlBankStore:
+        """The same store seen as ``tenant``: its banks only. Closing it closes nothing.
+
+        The name must be a valid slug but need not be a row of ``tenants``: the CLI's
+        default tenant may never have been created there. The service only ever asks for
+        the tenant of a verified key, which is.
+        """
+        view = copy.copy(self)
+        view.tenant = check_tenant(tenant)
+        view._owns_engine = False
+        return view
+
+    def index_dir(self, root: Path) -> Path:
+        """Where this tenant's matcher saves its indexes under ``root``.
+
+        ``Matcher`` names saved indexes by bank name, and names repeat across tenants: two
+        tenants sharing a directory would each keep rebuilding over the other's files (a
+        saved index records its bank's creation time, so one is never *matched* against
+        the wrong bank, only rebuilt). The default tenant keeps ``root`` itself, where
+        indexes were saved before tenants.
+        """
+        root = Path(root)
+        return root if self.tenant == DEFAULT_TENANT else root / _TENANT_INDEXES / self.tenant
 
     # banks ---------------------------------------------------------------------------------
 
@@ -99,6 +155,7 @@ class SqlBankStore(BankStore):
             with self.engine.begin() as conn:
                 conn.execute(
                     insert(banks).values(
+                        tenant=self.tenant,
                         name=name,
                         version=0,
                         description=description,
@@ -118,7 +175,7 @@ class SqlBankStore(BankStore):
             .where(entries.c.bank_id == banks.c.id, entries.c.deleted.is_(False))
             .scalar_subquery()
         )
-        return select(banks, live.label("entry_count"))
+        return select(banks, live.label("entry_count")).where(banks.c.tenant == self.tenant)
 
     @staticmethod
     def _bank(row: Row[Any]) -> Bank:
@@ -130,6 +187,7 @@ class SqlBankStore(BankStore):
             pdq_radius=row.pdq_radius,
             pdq_quality_floor=row.pdq_quality_floor,
             entry_count=row.entry_count,
+            tenant=row.tenant,
         )
 
     def get_bank(self, name: str) -> Bank:
@@ -154,14 +212,18 @@ class SqlBankStore(BankStore):
         """
         with self.engine.begin() as conn:
             bank_id = conn.execute(
-                delete(banks).where(banks.c.name == name).returning(banks.c.id)
+                delete(banks).where(*self._named(name)).returning(banks.c.id)
             ).scalar()
             if bank_id is None:
                 raise BankNotFound(f"no bank named {name!r}")
             conn.execute(delete(entries).where(entries.c.bank_id == bank_id))
 
+    def _named(self, name: str) -> tuple[Any, Any]:
+        """The WHERE clause of "this tenant's bank called ``name``"."""
+        return banks.c.tenant == self.tenant, banks.c.name == name
+
     def _bank_id(self, conn: Connection, name: str) -> int:
-        bank_id = conn.execute(select(banks.c.id).where(banks.c.name == name)).scalar()
+        bank_id = conn.execute(select(banks.c.id).where(*self._named(name))).scalar()
         if bank_id is None:
             raise BankNotFound(f"no bank named {name!r}")
         return int(bank_id)
@@ -169,7 +231,7 @@ class SqlBankStore(BankStore):
     def _lock(self, conn: Connection, name: str) -> tuple[int, int]:
         row = conn.execute(
             update(banks)
-            .where(banks.c.name == name)
+            .where(*self._named(name))
             .values(version=banks.c.version)
             .returning(banks.c.id, banks.c.version)
         ).first()
@@ -288,7 +350,7 @@ class SqlBankStore(BankStore):
             )
 
     def _current(self, conn: Connection, name: str) -> tuple[int, int]:
-        row = conn.execute(select(banks.c.id, banks.c.version).where(banks.c.name == name)).first()
+        row = conn.execute(select(banks.c.id, banks.c.version).where(*self._named(name))).first()
         if row is None:
             raise BankNotFound(f"no bank named {name!r}")
         return int(row.id), int(row.version)
@@ -347,4 +409,5 @@ class SqlBankStore(BankStore):
         return [AllowedHash(name, r.hash_type, r.value, r.reason, _utc(r.added_at)) for r in rows]
 
     def close(self) -> None:
-        self.engine.dispose()
+        if self._owns_engine:
+            self.engine.dispose()
