@@ -10,6 +10,7 @@ A first session:
   childsafe scan data/ --out scan1/        # scan a dataset into results and a report
   childsafe classify photo.jpg --text "…"  # risk scores for human review (triage)
   childsafe eval                           # the classifiers' measured figures
+  childsafe serve                          # the screening API (keys: childsafe keys create)
 
 State (the SQLite database and saved indexes) lives in $CHILDSAFE_HOME; point
 CHILDSAFE_DATABASE_URL at PostgreSQL in production. Exit codes: 0 nothing found,
@@ -33,6 +34,7 @@ from childsafe.cli.hash_cmd import hash_command
 from childsafe.cli.match_cmd import match_command
 from childsafe.cli.provenance_cmd import provenance
 from childsafe.cli.scan_cmd import scan_command
+from childsafe.cli.serve_cmd import serve_command
 from childsafe.cli.tenants_cmd import keys, tenants
 from childsafe.config import Settings
 
@@ -57,6 +59,7 @@ cli.add_command(eval_command)
 cli.add_command(provenance)
 cli.add_command(tenants)
 cli.add_command(keys)
+cli.add_command(serve_command)
 
 
 def main() -> None:

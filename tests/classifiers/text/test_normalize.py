@@ -236,12 +236,6 @@ def _cpu_seconds(fn: object, *args: object, repeat: int = 1) -> float:
     return (time.process_time() - start) / repeat
 
 
-def test_a_prompt_folds_within_the_budget() -> None:
-    assert len(PROMPT) >= 180
-    normalize(PROMPT)
-    assert _cpu_seconds(normalize, PROMPT, repeat=2000) < 0.2e-3
-
-
 @pytest.mark.parametrize(
     "unit",
     [
@@ -253,6 +247,14 @@ def test_a_prompt_folds_within_the_budget() -> None:
     ],
     ids=["prose", "mixed", "spaced-letters", "zero-width", "combining"],
 )
-def test_a_megabyte_folds_in_well_under_a_second(unit: str) -> None:
-    text = unit * (1_000_000 // len(unit) + 1)
-    assert _cpu_seconds(normalize, text) < 1.0
+def test_folding_is_linear_in_the_text_length(unit: str) -> None:
+    """Huge input must not blow up: 1 MB costs about ten times 100 kB, never a hundred.
+
+    A ratio, not a time budget (speed is measured in bench/bench_text_patterns.py); the
+    generous bound still catches any quadratic step."""
+    small = unit * (100_000 // len(unit) + 1)
+    large = unit * (1_000_000 // len(unit) + 1)
+    normalize(small)
+    t_small = min(_cpu_seconds(normalize, small) for _ in range(3))
+    t_large = _cpu_seconds(normalize, large)
+    assert t_large < 30 * max(t_small, 1e-3)

@@ -332,9 +332,18 @@ def test_any_text_gives_valid_signals(text: str) -> None:
     ],
     ids=["prose", "dense-signals", "numbers"],
 )
-def test_a_megabyte_is_scanned_in_well_under_a_second(unit: str) -> None:
-    text = unit * (1_000_000 // len(unit) + 1)
-    start = time.process_time()  # CPU time: other work on the shared cores does not count
-    signals = find_signals(text)
-    assert time.process_time() - start < 1.0
-    assert signals or unit.startswith("12 ")
+def test_scanning_is_linear_in_the_text_length(unit: str) -> None:
+    """1 MB costs about ten times 100 kB (a ratio, not a time budget: speed lives in
+    bench/bench_text_patterns.py); the generous bound still catches any quadratic step."""
+
+    def cpu(text: str) -> float:
+        start = time.process_time()  # CPU time: other work on the shared cores does not count
+        find_signals(text)
+        return time.process_time() - start
+
+    small = unit * (100_000 // len(unit) + 1)
+    large = unit * (1_000_000 // len(unit) + 1)
+    cpu(small)
+    t_small = min(cpu(small) for _ in range(3))
+    assert cpu(large) < 30 * max(t_small, 1e-3)
+    assert find_signals(small[:2000]) or unit.startswith("12 ")
