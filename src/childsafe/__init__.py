@@ -41,6 +41,10 @@ _EXPORTS: dict[str, str] = {
     "Match": "childsafe.types",
     "get_classifier": "childsafe.classifiers.registry",
     "ClassifierResult": "childsafe.classifiers.base",
+    "Screener": "childsafe.screening.screener",
+    "Guard": "childsafe.guard.guard",
+    "Blocked": "childsafe.guard.result",
+    "load_policy_file": "childsafe.policy.document",
     "ChildsafeError": "childsafe.errors",
 }
 
@@ -53,11 +57,15 @@ if TYPE_CHECKING:
     from childsafe.config import Settings
     from childsafe.content.base import Item
     from childsafe.errors import ChildsafeError
+    from childsafe.guard.guard import Guard
+    from childsafe.guard.result import Blocked
     from childsafe.hashing.api import hash_file, hash_paths
     from childsafe.hashing.registry import get_hasher
     from childsafe.matching.exact_index import ExactIndex
     from childsafe.matching.matcher import Matcher
     from childsafe.matching.pdq_index import PDQIndex
+    from childsafe.policy.document import load_policy_file
+    from childsafe.screening.screener import Screener
     from childsafe.storage import open_store
     from childsafe.types import FileHashes, HashValue, Match
 
