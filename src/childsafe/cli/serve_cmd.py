@@ -60,6 +60,8 @@ def serve_command(
         fail("--reload is for development; it is refused in production", ExitCode.USAGE)
     try:
         import uvicorn
+
+        from childsafe.web.server import PROTOCOL
     except ImportError:
         fail("the service needs its extra: pip install 'childsafe[service]'")
     uvicorn.run(
@@ -71,4 +73,5 @@ def serve_command(
         reload=reload,
         log_level=log_level,
         server_header=False,
+        http=PROTOCOL,
     )

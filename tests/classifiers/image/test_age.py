@@ -234,3 +234,15 @@ def test_missing_package_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_detect_max_side_is_validated() -> None:
     with pytest.raises(ValueError, match="detect_max_side"):
         FaceAgeClassifier(detect_max_side=10)
+
+
+def test_concurrent_classify_from_threads_is_safe(loaded: FaceAgeClassifier, images: Any) -> None:
+    """The service screens images from a thread pool: dlib is not thread-safe, and before the
+    lock three threads in the detector crashed the process every time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    item = Item.from_bytes(images.encode(images.photo("astronaut")), id="astronaut")
+    (expected,) = loaded.classify([item])
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: loaded.classify([item])[0], range(12)))
+    assert all(r.error is None and r.details == expected.details for r in results)

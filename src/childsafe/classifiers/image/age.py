@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import functools
 import json
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata, resources
@@ -311,6 +312,9 @@ class _FaceModels:
         self.dlib = dlib
         self.means = np.asarray(means, dtype=np.float32)
         self.input = session.get_inputs()[0].name
+        # dlib's detector and shape predictor are not thread-safe: two threads in them at once
+        # crash the process (SIGSEGV, heap corruption: seen with the service's thread pool).
+        self._dlib_lock = threading.Lock()
 
     @classmethod
     def load(cls, threads: int) -> _FaceModels:
@@ -349,6 +353,10 @@ class _FaceModels:
 
     def detect(self, entry: DecodedImage, max_side: int) -> Detected:
         """Face boxes (original pixels, clipped), detector scores and age chips."""
+        with self._dlib_lock:
+            return self._detect(entry, max_side)
+
+    def _detect(self, entry: DecodedImage, max_side: int) -> Detected:
         image, (sx, sy) = _detection_image(entry, max_side)
         rects, scores, _ = self.detector.run(image, 0, 0.0)
         found = Detected([], [float(score) for score in scores], [])
