@@ -44,12 +44,12 @@ def _print(report: dict[str, Any]) -> None:
     )
     if report["metrics"]:
         click.echo(
-            f"  {'label':<22}{'n':>6}{'precision':>11}{'recall':>9}{'F1':>8}{'FPR':>8}"
+            f"  {'label':<28}{'n':>6}{'precision':>11}{'recall':>9}{'F1':>8}{'FPR':>8}"
             f"   F1 95% CI        FPR 95% CI"
         )
     for m in report["metrics"]:
         click.echo(
-            f"  {m['label']:<22}{m['n']:>6}{m['precision']:>11.3f}{m['recall']:>9.3f}"
+            f"  {m['label']:<28}{m['n']:>6}{m['precision']:>11.3f}{m['recall']:>9.3f}"
             f"{m['f1']:>8.3f}{m['fpr']:>8.3f}   {_ci(m['f1_ci'])}  {_ci(m['fpr_ci'])}"
         )
     lat = report.get("latency") or {}

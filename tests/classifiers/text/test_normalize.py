@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from childsafe.classifiers.text.normalize import EMOJI_WORDS, normalize
@@ -199,6 +199,7 @@ _TRICKY = st.sampled_from(
 
 @given(st.lists(_TRICKY, max_size=40).map("".join) | st.text())
 @settings(max_examples=500)
+@example("a1\uff4ed0a")  # found in CI: "nd" read as an ordinal before "0" was folded to "o"
 def test_folding_is_idempotent(text: str) -> None:
     # Per character this holds for every code point (each folded character folds to itself);
     # the tricky alphabet exercises how the word-level steps interact.

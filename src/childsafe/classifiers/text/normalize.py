@@ -281,7 +281,7 @@ def _join_spaced(s: str, offs: list[int]) -> tuple[str, list[int]]:
 _LEET = str.maketrans("013457@$!", "oieastasi")
 _LEET_RUN = re.compile(r"(?<=[a-z])[013457@$!]{1,3}(?=[a-z])")
 _LEET_DOLLAR = re.compile(r"(?<![^\W_])(?<![$@!])\$(?=[a-z]{2})")
-_AGE_AFTER = re.compile(r"y|st(?![a-z])|nd(?![a-z])|rd(?![a-z])|th(?![a-z])")
+_AGE_AFTER = re.compile(r"y|(?:st|nd|rd|th)(?![a-z0-9])")  # a digit after is a word going on
 _AGE_BEFORE = re.compile(r"(?:age|aged|grade|year|years|yr|yrs|gr)$")
 
 
