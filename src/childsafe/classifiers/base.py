@@ -119,6 +119,16 @@ def _evidence_dict(e: Evidence) -> dict[str, Any]:
     }
 
 
+def package_version(distribution: str, missing: str = "not installed") -> str:
+    """The installed version of the package that ships a model (it versions the weights)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return missing
+
+
 def flag(scores: Mapping[str, float], thresholds: Mapping[str, float]) -> tuple[str, ...]:
     """The labels whose score reached its threshold, in the order of ``scores``."""
     return tuple(

