@@ -13,7 +13,7 @@ from __future__ import annotations
 import ipaddress
 import math
 from abc import abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import httpx
@@ -23,8 +23,10 @@ from childsafe.classifiers.adapters._http import (
     ApiSession,
     RetryPolicy,
     Secret,
+    parallel_map,
     public_url,
 )
+from childsafe.classifiers.adapters._media import Text, is_text_item, prepare_text, spans
 from childsafe.classifiers.base import (
     Classifier,
     ClassifierResult,
@@ -37,6 +39,10 @@ from childsafe.content.base import Item
 from childsafe.errors import ConfigError, ContentError
 
 _LOOPBACK_NAMES = frozenset({"localhost"})
+
+
+# One request: the item's index, the piece of its text (None for an image) and what is sent.
+Job = tuple[int, tuple[int, int] | None, Item | str]
 
 
 class ShapeError(ApiError):
@@ -127,6 +133,53 @@ class ApiClassifier(Classifier):
     @abstractmethod
     def _classify(self, items: Sequence[Item], session: ApiSession) -> list[ClassifierResult]:
         """Score ``items`` through ``session``; every failure must become a result."""
+
+    def _plan(
+        self, items: Sequence[Item], chunk_chars: int
+    ) -> tuple[list[ClassifierResult | None], dict[int, Text], list[Job]]:
+        """Checks every item locally and lists the requests to send: one per image, one per
+        piece of at most ``chunk_chars`` of a text. Items that fail a local check already
+        have their error result and send nothing."""
+        results: list[ClassifierResult | None] = [None] * len(items)
+        texts: dict[int, Text] = {}
+        jobs: list[Job] = []
+        for i, item in enumerate(items):
+            why = self._precheck(item)
+            if why is not None:
+                results[i] = self._error(item, why)
+                continue
+            if not is_text_item(item):
+                jobs.append((i, None, item))  # the image is checked in the worker thread
+                continue
+            try:
+                text = texts[i] = prepare_text(item, max_chars=self._text_max_chars)
+            except ContentError as exc:
+                results[i] = self._error(item, exc)
+                continue
+            jobs += [(i, s, text.text[slice(*s)]) for s in spans(text.text, chunk_chars)]
+        return results, texts, jobs
+
+    def _gather(
+        self,
+        items: Sequence[Item],
+        planned: tuple[list[ClassifierResult | None], dict[int, Text], list[Job]],
+        send: Callable[[Job], Any],
+        combine: Callable[
+            [Item, list[tuple[tuple[int, int] | None, Any]], Text | None], ClassifierResult
+        ],
+    ) -> list[ClassifierResult]:
+        """Sends the planned requests ``concurrency`` at a time and combines each item's
+        answers (one for an image, one per text piece) into its result."""
+        results, texts, jobs = planned
+        answers: dict[int, list[tuple[tuple[int, int] | None, Any]]] = {}
+        for job, answer in zip(jobs, parallel_map(send, jobs, self.concurrency), strict=True):
+            answers.setdefault(job[0], []).append((job[1], answer))
+        for i, parts in answers.items():
+            results[i] = combine(items[i], parts, texts.get(i))
+        return [
+            r if r is not None else self._error(items[i], "no result")
+            for i, r in enumerate(results)
+        ]
 
     @abstractmethod
     def _headers(self, key: str) -> dict[str, str]:

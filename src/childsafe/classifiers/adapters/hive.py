@@ -37,14 +37,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from childsafe.classifiers.adapters._base import ApiClassifier, ShapeError, number, shape
-from childsafe.classifiers.adapters._http import ApiError, ApiSession, parallel_map
+from childsafe.classifiers.adapters._base import ApiClassifier, Job, ShapeError, number, shape
+from childsafe.classifiers.adapters._http import ApiError, ApiSession
 from childsafe.classifiers.adapters._media import (
     Text,
-    is_text_item,
     prepare_image,
-    prepare_text,
-    spans,
 )
 from childsafe.classifiers.base import ClassifierResult, Evidence, ModelInfo, Priority
 from childsafe.content.base import Item
@@ -62,7 +59,6 @@ TEXT_LEVELS = 3.0
 HIVE_TEXT_MAX = 1024
 
 # One task: (item index, span of the item's text or None for an image, the text or the image).
-_Job = tuple[int, tuple[int, int] | None, Item | str]
 
 
 class HiveClassifier(ApiClassifier):
@@ -107,39 +103,15 @@ class HiveClassifier(ApiClassifier):
         return Priority.LOW if flagged else Priority.NONE
 
     def _classify(self, items: Sequence[Item], session: ApiSession) -> list[ClassifierResult]:
-        results: list[ClassifierResult | None] = [None] * len(items)
-        texts: dict[int, Text] = {}
-        jobs: list[_Job] = []
-        for i, item in enumerate(items):
-            why = self._precheck(item)
-            if why is not None:
-                results[i] = self._error(item, why)
-                continue
-            if not is_text_item(item):
-                jobs.append((i, None, item))  # checked and re-encoded in the worker thread
-                continue
-            try:
-                text = texts[i] = prepare_text(item, max_chars=self._text_max_chars)
-            except ContentError as exc:
-                results[i] = self._error(item, exc)
-                continue
-            jobs += [(i, s, text.text[slice(*s)]) for s in spans(text.text, self.text_chunk_chars)]
+        planned = self._plan(items, self.text_chunk_chars)
 
-        def send(job: _Job) -> Any:
+        def send(job: Job) -> Any:
             try:
                 return session.post(self.url, **self._form(job[2]))
             except (ApiError, ContentError) as exc:
                 return exc
 
-        answers: dict[int, list[tuple[tuple[int, int] | None, Any]]] = {}
-        for job, answer in zip(jobs, parallel_map(send, jobs, self.concurrency), strict=True):
-            answers.setdefault(job[0], []).append((job[1], answer))
-        for i, parts in answers.items():
-            results[i] = self._read(items[i], parts, texts.get(i))
-        return [
-            r if r is not None else self._error(items[i], "no result")
-            for i, r in enumerate(results)
-        ]
+        return self._gather(items, planned, send, self._read)
 
     def _form(self, content: Item | str) -> dict[str, Any]:
         """The multipart form of one task: ``text_data``, or ``media`` (a checked image)."""

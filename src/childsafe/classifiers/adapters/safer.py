@@ -31,22 +31,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from childsafe.classifiers.adapters._base import ApiClassifier, ShapeError, number, shape
-from childsafe.classifiers.adapters._http import ApiError, ApiSession, parallel_map
+from childsafe.classifiers.adapters._base import ApiClassifier, Job, ShapeError, number, shape
+from childsafe.classifiers.adapters._http import ApiError, ApiSession
 from childsafe.classifiers.adapters._media import (
     Text,
     Upload,
-    is_text_item,
     prepare_image,
-    prepare_text,
-    spans,
 )
 from childsafe.classifiers.base import ClassifierResult, Evidence, ModelInfo, Priority
 from childsafe.content.base import Item
 from childsafe.errors import ContentError
 
 # One request: (item index, span of the item's text or None for an image, text or image).
-_Job = tuple[int, tuple[int, int] | None, Item | str]
 
 CSE_LABELS = ("csam", "csa_discussion", "child_access", "sextortion", "self_generated_content")
 TEXT_MAX = 1024
@@ -172,25 +168,9 @@ class SaferClassifier(ApiClassifier):
         return Priority.HIGH if flagged else Priority.NONE
 
     def _classify(self, items: Sequence[Item], session: ApiSession) -> list[ClassifierResult]:
-        results: list[ClassifierResult | None] = [None] * len(items)
-        texts: dict[int, Text] = {}
-        jobs: list[_Job] = []
-        for i, item in enumerate(items):
-            why = self._precheck(item)
-            if why is not None:
-                results[i] = self._error(item, why)
-                continue
-            if not is_text_item(item):
-                jobs.append((i, None, item))  # checked and read in the worker thread
-                continue
-            try:
-                text = texts[i] = prepare_text(item, max_chars=self._text_max_chars)
-            except ContentError as exc:
-                results[i] = self._error(item, exc)
-                continue
-            jobs += [(i, s, text.text[slice(*s)]) for s in spans(text.text, self.text_chunk_chars)]
+        planned = self._plan(items, self.text_chunk_chars)
 
-        def send(job: _Job) -> _Got:
+        def send(job: Job) -> _Got:
             try:
                 content = job[2] if isinstance(job[2], str) else self._upload(job[2])
                 url, request = self.wire.request(self.url, content)
@@ -203,15 +183,7 @@ class SaferClassifier(ApiClassifier):
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 return ShapeError(f"unexpected response shape: {type(exc).__name__}: {exc}")
 
-        readings: dict[int, list[tuple[tuple[int, int] | None, _Got]]] = {}
-        for job, got in zip(jobs, parallel_map(send, jobs, self.concurrency), strict=True):
-            readings.setdefault(job[0], []).append((job[1], got))
-        for i, parts in readings.items():
-            results[i] = self._combine(items[i], parts, texts.get(i))
-        return [
-            r if r is not None else self._error(items[i], "no result")
-            for i, r in enumerate(results)
-        ]
+        return self._gather(items, planned, send, self._combine)
 
     def _upload(self, item: Item) -> Upload:
         """The original bytes of a checked image: a re-encode would defeat hash matching."""
