@@ -68,3 +68,15 @@ def test_parse_thresholds(specs: list[str], expected: dict[str, dict[str, float]
 def test_parse_thresholds_refuses_bad_specs(bad: str) -> None:
     with pytest.raises(ValueError, match="threshold"):
         registry.parse_thresholds([bad])
+
+
+def test_one_allow_list_serves_every_registry() -> None:
+    """Settings.allowed_plugins is shared: a name that is no hasher or classifier plugin at all
+    is refused (a typo must not pass silently), by either registry."""
+    from childsafe.hashing import registry as hashers
+
+    with pytest.raises(PluginError, match="allowed plugins not installed: no_such_plugin"):
+        registry.available(["no_such_plugin"])
+    with pytest.raises(PluginError, match="allowed plugins not installed: no_such_plugin"):
+        hashers.available(["no_such_plugin"])
+    assert set(registry.available()) == set(registry.BUILTINS)

@@ -9,12 +9,11 @@ whose optional extra is not installed is still listed; building it says which ex
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from functools import cache
-from importlib.metadata import entry_points
 from typing import Any
 
+from childsafe import plugins
 from childsafe.classifiers.base import Classifier
 from childsafe.errors import PluginError
 
@@ -33,40 +32,14 @@ BUILTINS: dict[str, str] = {
 
 def available(allowed: list[str] | None = None) -> dict[str, str]:
     """Classifier names to ``module:Class`` targets that are registered and allowed."""
-    return dict(_available(tuple(sorted(set(allowed or ())))))
-
-
-@cache
-def _available(allowed: tuple[str, ...]) -> dict[str, str]:
-    found = dict(BUILTINS)
-    extra = set(allowed)
-    for ep in entry_points(group=GROUP):
-        if ep.name in BUILTINS:
-            if ep.value != BUILTINS[ep.name]:
-                raise PluginError(
-                    f"plugin {ep.value!r} tries to replace built-in classifier {ep.name!r}"
-                )
-            continue
-        if ep.name in extra:
-            found[ep.name] = ep.value
-    return found
+    return plugins.discover(GROUP, BUILTINS, allowed, "classifier")
 
 
 @cache
 def load_class(target: str) -> type[Classifier]:
     """The class behind ``module:Class``; a missing optional extra is a clear error."""
-    module_name, _, attr = target.partition(":")
-    try:
-        cls = getattr(importlib.import_module(module_name), attr)
-    except ImportError as exc:
-        raise PluginError(
-            f"cannot load classifier {target!r}: {exc} (is its optional extra installed?)"
-        ) from exc
-    except AttributeError as exc:
-        raise PluginError(f"cannot load classifier {target!r}: {exc}") from exc
-    if not (isinstance(cls, type) and issubclass(cls, Classifier)):
-        raise PluginError(f"{target!r} is not a Classifier")
-    return cls
+    loaded: type[Classifier] = plugins.load(target, Classifier, "classifier")
+    return loaded
 
 
 def get_classifier(

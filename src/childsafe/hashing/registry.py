@@ -8,10 +8,9 @@ names must be listed in ``Settings.allowed_plugins`` (``CHILDSAFE_ALLOWED_PLUGIN
 
 from __future__ import annotations
 
-import importlib
 from functools import cache
-from importlib.metadata import entry_points
 
+from childsafe import plugins
 from childsafe.errors import PluginError
 from childsafe.hashing.base import Hasher
 
@@ -28,43 +27,14 @@ BUILTINS: dict[str, str] = {
 
 
 def available(allowed: list[str] | None = None) -> dict[str, str]:
-    """Hasher names to ``module:Class`` targets that are installed and allowed.
-
-    Cached: scanning entry points costs milliseconds, which ``hash_file`` must not pay per
-    file.
-    """
-    return dict(_available(tuple(sorted(set(allowed or ())))))
-
-
-@cache
-def _available(allowed: tuple[str, ...]) -> dict[str, str]:
-    found = dict(BUILTINS)
-    extra = set(allowed or ())
-    for ep in entry_points(group=GROUP):
-        if ep.name in BUILTINS:
-            if ep.value != BUILTINS[ep.name]:
-                raise PluginError(
-                    f"plugin {ep.value!r} tries to replace built-in hasher {ep.name!r}"
-                )
-            continue
-        if ep.name in extra:
-            found[ep.name] = ep.value
-    missing = extra - set(found)
-    if missing:
-        raise PluginError(f"allowed hasher plugins not installed: {', '.join(sorted(missing))}")
-    return found
+    """Hasher names to ``module:Class`` targets that are installed and allowed (cached)."""
+    return plugins.discover(GROUP, BUILTINS, allowed, "hasher")
 
 
 @cache
 def _load(target: str) -> type[Hasher]:
-    module_name, _, attr = target.partition(":")
-    try:
-        cls = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
-        raise PluginError(f"cannot load hasher {target!r}: {exc}") from exc
-    if not (isinstance(cls, type) and issubclass(cls, Hasher)):
-        raise PluginError(f"{target!r} is not a Hasher")
-    return cls
+    loaded: type[Hasher] = plugins.load(target, Hasher, "hasher")
+    return loaded
 
 
 def get_hasher(name: str, allowed: list[str] | None = None) -> Hasher:
