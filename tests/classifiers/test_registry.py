@@ -80,3 +80,30 @@ def test_one_allow_list_serves_every_registry() -> None:
     with pytest.raises(PluginError, match="allowed plugins not installed: no_such_plugin"):
         hashers.available(["no_such_plugin"])
     assert set(registry.available()) == set(registry.BUILTINS)
+
+
+class _Raising(_Echo):
+    name: ClassVar[str] = "raising"
+
+    def classify(self, items: Sequence[Item]) -> list[ClassifierResult]:
+        raise RuntimeError("model file vanished")
+
+
+class _NoModel(_Raising):
+    name: ClassVar[str] = "nomodel"
+
+    @property
+    def model(self) -> ModelInfo:
+        raise RuntimeError("package metadata broken")
+
+
+def test_classify_safely_turns_every_failure_into_per_item_errors() -> None:
+    items = [Item(id="a", text="x"), Item(id="b", text="y")]
+    miscount = _Echo().classify_safely(items)  # _Echo returns no results at all
+    assert [r.error for r in miscount] == ["RuntimeError: returned 0 results for 2 items"] * 2
+    raised = _Raising().classify_safely(items)
+    assert all(r.error == "RuntimeError: model file vanished" for r in raised)
+    assert raised[0].model == ModelInfo("echo", "1", "MIT") and len(raised) == 2
+    broken = _NoModel().classify_safely(items)
+    assert [r.model.name for r in broken] == ["unknown", "unknown"] and broken[0].error
+    assert _Raising().classify_safely([]) == []

@@ -171,6 +171,22 @@ class Classifier(ABC):
     def classify(self, items: Sequence[Item]) -> list[ClassifierResult]:
         """One result per item, in order; per-item failures are results with ``error``."""
 
+    def classify_safely(self, items: Sequence[Item]) -> list[ClassifierResult]:
+        """``classify``, but a classifier that raises or miscounts costs an error result per
+        item instead of the batch (DESIGN rule 4): the one guard every caller uses."""
+        try:
+            results = self.classify(items)
+            if len(results) != len(items):
+                raise RuntimeError(f"returned {len(results)} results for {len(items)} items")
+            return results
+        except Exception as exc:
+            message = f"{type(exc).__name__}: {exc}"
+        try:
+            return [self.failed(message) for _ in items]
+        except Exception:  # ``failed`` needs ``model``, which may be what broke
+            unknown = ModelInfo("unknown", "unknown", "unknown")
+            return [ClassifierResult(self.name, unknown, error=message) for _ in items]
+
     def failed(self, message: str) -> ClassifierResult:
         """A result saying this item could not be scored (the batch goes on)."""
         return ClassifierResult(

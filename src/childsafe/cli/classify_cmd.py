@@ -57,12 +57,7 @@ def _score(
 ) -> list[tuple[Item, list[ClassifierResult]]]:
     results: list[list[ClassifierResult]] = [[] for _ in items]
     for classifier in classifiers:
-        try:
-            scored = classifier.classify(items)
-            if len(scored) != len(items):
-                raise RuntimeError(f"returned {len(scored)} results for {len(items)} items")
-        except Exception as exc:  # one classifier failing must not lose the batch
-            scored = [classifier.failed(f"{type(exc).__name__}: {exc}") for _ in items]
+        scored = classifier.classify_safely(items)
         for slot, result in zip(results, scored, strict=True):
             slot.append(result)
     return list(zip(items, results, strict=True))

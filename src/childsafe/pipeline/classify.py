@@ -13,7 +13,7 @@ import contextlib
 from collections.abc import Iterable, Iterator, Sequence
 from typing import ClassVar
 
-from childsafe.classifiers.base import Classifier, ClassifierResult
+from childsafe.classifiers.base import Classifier
 from childsafe.errors import ContentError
 from childsafe.pipeline.base import Record, Step
 from childsafe.pipeline.chain import batched
@@ -57,15 +57,7 @@ class ClassifyStep(Step):
             yield from batch
 
     def _score(self, classifier: Classifier, records: list[Record]) -> None:
-        try:
-            results = classifier.classify([r.item for r in records])
-            if len(results) != len(records):
-                raise RuntimeError(f"returned {len(results)} results for {len(records)} items")
-        except Exception as exc:
-            message = f"{type(exc).__name__}: {exc}"
-            results = [
-                ClassifierResult(classifier.name, classifier.model, error=message) for _ in records
-            ]
+        results = classifier.classify_safely([r.item for r in records])
         for record, result in zip(records, results, strict=True):
             record.scores.append(result)
             if result.error is not None:

@@ -85,14 +85,7 @@ class ClassifierPool:
             if isinstance(clf, _Broken):
                 results.append(clf.result(item.id))
                 continue
-            try:
-                results.append(clf.classify([item])[0])
-            except Exception as exc:  # the contract says per-item errors; be safe anyway
-                reason = f"{type(exc).__name__}: {exc}"
-                try:
-                    results.append(clf.failed(f"{item.id}: classifier raised {reason}"))
-                except Exception:  # ``failed`` needs ``model``, which may be what broke
-                    results.append(_Broken(clf.name, f"classifier raised {reason}").result(item.id))
+            results += clf.classify_safely([item])
         return results
 
     def warm_up(self, key: PlanKey, rule: Rule) -> list[str]:
