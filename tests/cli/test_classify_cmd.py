@@ -98,3 +98,16 @@ def test_conversation_file(run: Run, tmp_path: Path) -> None:
     assert report["source"] == str(f)
     assert report["errors"] and "3" in json.dumps(report["errors"])
     assert res.code == 3
+
+
+def test_a_directory_recurses_and_every_file_gets_one_record(run: Run, samples: Path) -> None:
+    images = samples / "images"
+    (images / "sub").mkdir()
+    (images / "sub" / "empty.jpg").write_bytes(b"")
+    res = run("classify", str(images), "--json")
+    recs = {Path(r["id"]).name: r for r in res.jsonl()}
+    expected = {p.name for p in images.rglob("*") if p.is_file()}
+    assert set(recs) == expected
+    assert recs["empty.jpg"]["error"] and recs["notes.txt"]["error"]  # not images: clear errors
+    assert recs["camera.webp"]["error"] is None
+    assert res.code == 3

@@ -6,7 +6,6 @@ Content is read, scored and forgotten: nothing is written but the scores.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,21 +19,11 @@ from childsafe.cli._common import emit_json, err_console, fail, progress, settin
 from childsafe.cli.exit_codes import ExitCode
 from childsafe.content.base import Item, Provenance
 from childsafe.errors import ChildsafeError
+from childsafe.hashing.api import expand_paths
 
 BATCH = 16
 DEFAULT_IMAGE = ("image_risk",)
 DEFAULT_TEXT = ("text_risk",)
-
-
-def _expand(paths: tuple[Path, ...]) -> Iterator[Path]:
-    for path in paths:
-        if path.is_dir():
-            for root, dirs, names in os.walk(path):
-                dirs.sort()
-                for name in sorted(names):
-                    yield Path(root) / name
-        else:
-            yield path
 
 
 def _read_text_file(path: str) -> Iterator[str]:
@@ -157,7 +146,7 @@ def classify_command(
             text_items.append(
                 Item(id=f"{path}:{n}", text=line, provenance=Provenance(source=path, row=n))
             )
-    image_items = [Item.from_path(p) for p in _expand(files)]
+    image_items = [Item.from_path(p) for p in expand_paths(files)]
     missing = [i.id for i in image_items if i.path is not None and not i.path.exists()]
     if missing:
         raise click.BadParameter(f"no such file: {missing[0]}", param_hint="FILES")

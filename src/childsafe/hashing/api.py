@@ -93,7 +93,7 @@ def hash_paths(
     """
     settings = settings or Settings()
     hashers = build_hashers(hash_types, settings)  # fail fast on a bad hash type
-    files = _expand(paths)
+    files = expand_paths(paths)
     if workers <= 1:
         for path in files:
             yield _hash_guarded(path, hashers, settings)
@@ -139,7 +139,8 @@ def _as_item(path_or_item: str | os.PathLike[str] | Item) -> Item:
     return path_or_item if isinstance(path_or_item, Item) else Item.from_path(Path(path_or_item))
 
 
-def _expand(paths: Iterable[str | os.PathLike[str]]) -> Iterator[str]:
+def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> Iterator[str]:
+    """Files named, and files under directories named, recursively in sorted order."""
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
