@@ -15,11 +15,12 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 setup: $(STAMP)
+	bash scripts/ensure_chromium.sh
 
 demo: $(STAMP)  ## hash and match the bundled benign samples against a demo bank
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh
 
-test: check  ## what CI runs
+test: setup check  ## what CI runs
 
 check: lint typecheck layers pytest
 

@@ -96,6 +96,47 @@ class Settings(BaseSettings):
     provenance_key: Path | None = Field(
         default=None, description="PEM private key for signing C2PA manifests."
     )
+    # Review, evidence and reporting (issue 6) ------------------------------------------------
+    evidence_key: str | None = Field(
+        default=None,
+        description="Key (32+ characters) that encrypts the evidence store at rest; "
+        "derived from secret_key when unset. Must be set in production.",
+    )
+    evidence_retention_days: int = Field(
+        default=365,
+        ge=1,
+        description="How long reported content is kept (18 U.S.C. 2258A(h), REPORT Act: 1 year).",
+    )
+    review_media_retention_days: int = Field(
+        default=30,
+        ge=1,
+        description="How long content waiting for review is kept when no report follows.",
+    )
+    reviewer_daily_reveals: int = Field(
+        default=50, ge=0, description="Default per-reviewer limit of media reveals per day."
+    )
+    sla_hours: dict[str, float] = Field(
+        default_factory=lambda: {"1": 1.0, "2": 4.0, "3": 24.0, "4": 72.0},
+        description="Hours to a first decision per case priority (1 = most urgent).",
+    )
+    second_review: bool = Field(
+        default=True,
+        description="Require a second reviewer's agreement before a report is filed.",
+    )
+    ncmec_environment: str = Field(
+        default="test", description="CyberTipline environment: 'test' or 'production'."
+    )
+    ncmec_url: str | None = Field(
+        default=None, description="Override the CyberTipline base URL (a fake in tests)."
+    )
+    ncmec_username: str | None = Field(default=None, description="CyberTipline username.")
+    ncmec_password: str | None = Field(default=None, description="CyberTipline password.")
+    webhook_url: str | None = Field(
+        default=None, description="Where takedown/suspend actions are POSTed (signed)."
+    )
+    webhook_secret: str | None = Field(
+        default=None, description="HMAC-SHA-256 key that signs action webhooks."
+    )
     allowed_plugins: list[str] | None = Field(
         default=None,
         description="Plugin names allowed besides the built-ins; None allows built-ins only.",

@@ -20,6 +20,13 @@
     │   ├── WorkerCrashed          a worker process died while it ran a shard
     │   └── ScanOutputError        a part that breaks the results contract
     ├── ScreenError                a screening request that cannot be screened (also ValueError)
+    ├── ReviewError                a review transition that is not allowed (names case and rule)
+    ├── EvidenceError              evidence that may not be read, is destroyed, held or tampered
+    ├── AuditError                 an audit log that cannot be written or read
+    ├── ReportingError             a hotline report that cannot be built or filed
+    │   └── ReportRejected         the hotline answered with an error code (carries it)
+    ├── ActionError                a platform action (webhook) that cannot be sent
+    ├── AssessError                a model assessment that cannot run (bad suite, target)
     └── guard.result.Blocked       the guard withheld a generation (carries the verdict)
 
 Why a tree: batch commands turn a ``ContentError`` into a per-item error row and go on
@@ -142,3 +149,39 @@ class ScreenError(ChildsafeError, ValueError):
     Content that was given but cannot be *checked* (an undecodable image) is not this error: it
     gets a verdict under the policy's ``on_error`` outcome, because it was really submitted.
     """
+
+
+class ReviewError(ChildsafeError):
+    """A review transition that is not allowed: deciding a case not claimed, a second review
+    by the first reviewer, a reveal past the daily limit, an unknown reason code. The message
+    names the case or item and the rule."""
+
+
+class EvidenceError(ChildsafeError):
+    """Evidence that may not be read by this role, was destroyed, is under legal hold (for a
+    destruction), or fails decryption (tampered ciphertext or a wrong key)."""
+
+
+class AuditError(ChildsafeError):
+    """An audit log that cannot be appended to or read (the chain head is missing)."""
+
+
+class ReportingError(ChildsafeError):
+    """A hotline report that cannot be built (a required field missing) or filed."""
+
+
+class ReportRejected(ReportingError):
+    """The hotline answered with an error response code (``code``, e.g. 4100 validation)."""
+
+    def __init__(self, message: str, *, code: int) -> None:
+        self.code = code
+        super().__init__(message)
+
+
+class ActionError(ChildsafeError):
+    """A platform action (signed webhook) that cannot be sent or configured."""
+
+
+class AssessError(ChildsafeError):
+    """A model assessment that cannot run: a bad probe suite, an unreachable target, a
+    comparison of runs of different suites."""

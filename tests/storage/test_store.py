@@ -174,7 +174,7 @@ def test_migrations_match_models(store: SqlBankStore) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from childsafe.storage.models import metadata
+    from childsafe.storage.schema import metadata
 
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)

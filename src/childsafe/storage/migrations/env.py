@@ -11,7 +11,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, create_engine
 
-from childsafe.storage.models import metadata
+from childsafe.storage.schema import metadata
 
 
 def _run(connection: Connection) -> None:

@@ -1,0 +1,1 @@
+"""Platform actions: signed takedown/suspend webhooks, re-upload prevention, hash export."""

@@ -1,0 +1,1 @@
+"""Assess generative models for child-safety risk: probes, targets, scoring, reports."""

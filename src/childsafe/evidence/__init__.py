@@ -1,0 +1,1 @@
+"""Encrypted, access-limited, audited, expiring storage of evidence (see ``base.py``)."""

@@ -1,0 +1,1 @@
+"""Cases and human review: intake, queue, decisions, reveals, appeals (see ``base.py``)."""

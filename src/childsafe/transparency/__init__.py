@@ -1,0 +1,1 @@
+"""Transparency reports: the period's figures, TRUST-aligned, as JSON/CSV/HTML."""
