@@ -37,6 +37,34 @@ def test_matches_sentence_transformers() -> None:
     assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
 
 
+@pytest.mark.parametrize("backend", ["numpy", "onnx"])
+def test_each_exact_backend_matches_sentence_transformers(backend: str) -> None:
+    """The NumPy forward pass and the ONNX Runtime graph are the same computation."""
+    texts = REFERENCE["texts"]
+    expected = np.array(REFERENCE["vectors"], dtype=np.float32)
+    expected /= np.linalg.norm(expected, axis=1, keepdims=True)
+    embedder = MiniLMEmbedder(backend=backend)
+    assert embedder.backend == backend
+    assert np.abs(embedder.embed(texts) - expected).max() < 1e-5
+
+
+def test_int8_backend_stays_close_to_the_float_model() -> None:
+    texts = REFERENCE["texts"]
+    expected = np.array(REFERENCE["vectors"], dtype=np.float32)
+    expected /= np.linalg.norm(expected, axis=1, keepdims=True)
+    got = MiniLMEmbedder(backend="onnx-int8").embed(texts)
+    cosine = (got * expected).sum(axis=1)
+    assert cosine.min() >= 0.96, cosine  # 0.972-0.994 measured
+    assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+    # Quantised, not identical: the test would pass vacuously if int8 silently meant fp32.
+    assert np.abs(got - expected).max() > 1e-4
+
+
+def test_unknown_backend_is_a_clear_error() -> None:
+    with pytest.raises(ConfigError, match="unknown text backend 'gpu'"):
+        MiniLMEmbedder(backend="gpu")
+
+
 def test_order_and_batching_do_not_change_vectors() -> None:
     texts = REFERENCE["texts"]
     one_by_one = np.stack([get_embedder().embed([t])[0] for t in texts])

@@ -16,6 +16,7 @@ import json
 import struct
 import threading
 from collections.abc import Sequence
+from contextlib import nullcontext
 from functools import cache
 from importlib.util import find_spec
 from pathlib import Path
@@ -25,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from childsafe.classifiers.base import ModelInfo, package_version
+from childsafe.classifiers.text.onnx_encoder import OnnxEncoder
 from childsafe.config import Settings
 from childsafe.errors import ConfigError
 
@@ -194,7 +196,11 @@ class MiniLMEmbedder:
     """
 
     def __init__(
-        self, model_dir: Path | None = None, batch_size: int = 32, threads: int | None = None
+        self,
+        model_dir: Path | None = None,
+        batch_size: int = 32,
+        threads: int | None = None,
+        backend: str | None = None,
     ) -> None:
         self.model_dir = model_dir or default_model_dir()
         self.batch_size = batch_size
@@ -217,10 +223,16 @@ class MiniLMEmbedder:
         )
         self._layers = [_Layer(t, i) for i in range(_LAYERS)]
         self._lock = threading.Lock()
+        self.backend = _pick_backend(backend if backend is not None else Settings().text_backend)
+        self._onnx: OnnxEncoder | None = None
+        if self.backend != "numpy":
+            self._onnx = OnnxEncoder(t, int8=self.backend == "onnx-int8", threads=self.threads)
 
     @property
     def model(self) -> ModelInfo:
         version = package_version(PACKAGE, "unknown")
+        # The backend is how the weights are run, not which: the name stays, so heads trained
+        # with one backend load with another (onnx and numpy agree to 1e-7; int8 is opt-in).
         return ModelInfo(f"{MODEL_NAME} ({PACKAGE})", version, "Apache-2.0")
 
     def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
@@ -239,7 +251,7 @@ class MiniLMEmbedder:
         # Multi-threaded BLAS on products this small costs more in wake-ups than it gains
         # (23 ms vs 5.6 ms per sentence measured on 2 busy cores), and scan workers already
         # use every core: cap BLAS threads for the duration of the call only.
-        with _blas_limit(self.threads):
+        with _blas_limit(self.threads) if self._onnx is None else nullcontext():
             for start in range(0, len(order), self.batch_size):
                 chunk = order[start : start + self.batch_size]
                 out[chunk] = self._forward([ids[i] for i in chunk])
@@ -252,15 +264,33 @@ class MiniLMEmbedder:
         for row, seq in enumerate(batch):
             ids[row, : len(seq)] = seq
             mask[row, : len(seq)] = 1.0
-        x = np.asarray(self._word[ids], dtype=np.float32) + self._pos[:length] + self._type0
-        x = _layer_norm(x, *self._ln)
         mask_bias = ((1.0 - mask) * np.float32(-1e9)).astype(np.float32)
-        for layer in self._layers:
-            x = layer(x, mask_bias)
+        if self._onnx is not None:
+            pos = (self._pos[:length] + self._type0).astype(np.float32)
+            x = self._onnx.run(ids, pos, mask_bias)
+        else:
+            x = np.asarray(self._word[ids], dtype=np.float32) + self._pos[:length] + self._type0
+            x = _layer_norm(x, *self._ln)
+            for layer in self._layers:
+                x = layer(x, mask_bias)
         pooled = (x * mask[:, :, None]).sum(axis=1) / np.maximum(mask.sum(axis=1), 1.0)[:, None]
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         result: F32 = (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
         return result
+
+
+BACKENDS = ("auto", "onnx", "onnx-int8", "numpy")
+
+
+def _pick_backend(name: str) -> str:
+    """``auto`` is ONNX Runtime (the same numbers, about 3.5x faster) when ``onnx`` and
+    ``onnxruntime`` are installed, else NumPy; an explicit ``onnx`` without them is an error."""
+    if name not in BACKENDS:
+        raise ConfigError(f"unknown text backend {name!r}: choose one of {', '.join(BACKENDS)}")
+    if name != "auto":
+        return name
+    has_onnx = find_spec("onnx") is not None and find_spec("onnxruntime") is not None
+    return "onnx" if has_onnx else "numpy"
 
 
 @cache
