@@ -27,9 +27,11 @@ from pydantic import ValidationError
 
 from childsafe import __version__
 from childsafe.cli._common import fail
+from childsafe.cli.audit_cmd import audit
 from childsafe.cli.banks_cmd import banks
 from childsafe.cli.classify_cmd import classify_command
 from childsafe.cli.eval_cmd import eval_command
+from childsafe.cli.evidence_cmd import evidence
 from childsafe.cli.hash_cmd import hash_command
 from childsafe.cli.match_cmd import match_command
 from childsafe.cli.provenance_cmd import provenance
@@ -60,6 +62,8 @@ cli.add_command(provenance)
 cli.add_command(tenants)
 cli.add_command(keys)
 cli.add_command(serve_command)
+cli.add_command(audit)
+cli.add_command(evidence)
 
 
 def main() -> None:
