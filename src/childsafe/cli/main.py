@@ -27,6 +27,7 @@ from pydantic import ValidationError
 
 from childsafe import __version__
 from childsafe.cli._common import fail
+from childsafe.cli.assess_cmd import assess
 from childsafe.cli.audit_cmd import audit
 from childsafe.cli.banks_cmd import banks
 from childsafe.cli.classify_cmd import classify_command
@@ -64,6 +65,7 @@ cli.add_command(keys)
 cli.add_command(serve_command)
 cli.add_command(audit)
 cli.add_command(evidence)
+cli.add_command(assess)
 
 
 def main() -> None:
