@@ -30,6 +30,7 @@ from childsafe.cli._common import fail
 from childsafe.cli.assess_cmd import assess
 from childsafe.cli.audit_cmd import audit
 from childsafe.cli.banks_cmd import banks
+from childsafe.cli.cases_cmd import cases, reviewers
 from childsafe.cli.classify_cmd import classify_command
 from childsafe.cli.eval_cmd import eval_command
 from childsafe.cli.evidence_cmd import evidence
@@ -63,6 +64,8 @@ cli.add_command(provenance)
 cli.add_command(tenants)
 cli.add_command(keys)
 cli.add_command(serve_command)
+cli.add_command(cases)
+cli.add_command(reviewers)
 cli.add_command(audit)
 cli.add_command(evidence)
 cli.add_command(assess)
