@@ -27,6 +27,7 @@ from pydantic import ValidationError
 
 from childsafe import __version__
 from childsafe.cli._common import fail
+from childsafe.cli.actions_cmd import actions
 from childsafe.cli.assess_cmd import assess
 from childsafe.cli.audit_cmd import audit
 from childsafe.cli.banks_cmd import banks
@@ -37,9 +38,11 @@ from childsafe.cli.evidence_cmd import evidence
 from childsafe.cli.hash_cmd import hash_command
 from childsafe.cli.match_cmd import match_command
 from childsafe.cli.provenance_cmd import provenance
+from childsafe.cli.report_cmd import report
 from childsafe.cli.scan_cmd import scan_command
 from childsafe.cli.serve_cmd import serve_command
 from childsafe.cli.tenants_cmd import keys, tenants
+from childsafe.cli.transparency_cmd import transparency_command
 from childsafe.config import Settings
 
 
@@ -69,6 +72,9 @@ cli.add_command(reviewers)
 cli.add_command(audit)
 cli.add_command(evidence)
 cli.add_command(assess)
+cli.add_command(actions)
+cli.add_command(transparency_command)
+cli.add_command(report)
 
 
 def main() -> None:
