@@ -23,6 +23,7 @@ from typing import Any
 import click
 
 from childsafe.cli._common import emit_json, err_console, fail
+from childsafe.cli.assess_models_cmd import models_command, sbd_command
 from childsafe.cli.exit_codes import ExitCode
 from childsafe.errors import ChildsafeError
 
@@ -314,3 +315,5 @@ def _target(kind: str, options: Any, *, seed: int, **o: Any) -> Any:
     )
 
 
+assess.add_command(models_command)
+assess.add_command(sbd_command)
