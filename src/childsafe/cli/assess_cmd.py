@@ -24,6 +24,7 @@ import click
 
 from childsafe.cli._common import emit_json, err_console, fail
 from childsafe.cli.assess_models_cmd import models_command, sbd_command
+from childsafe.cli.assess_report_cmd import compare_command, report_command
 from childsafe.cli.exit_codes import ExitCode
 from childsafe.errors import ChildsafeError
 
@@ -317,3 +318,5 @@ def _target(kind: str, options: Any, *, seed: int, **o: Any) -> Any:
 
 assess.add_command(models_command)
 assess.add_command(sbd_command)
+assess.add_command(report_command)
+assess.add_command(compare_command)
