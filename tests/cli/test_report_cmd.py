@@ -154,6 +154,10 @@ def test_file_list_status_and_file_again(run: Run, env: Path, fake: FakeCyberTip
     again = run("report", "file", str(case_id), "--json")
     assert again.code == 0 and again.jsonl()[0]["id"] == out["id"]
     assert len(fake.reports) == 1  # nothing sent the second time
+    # The platform hears of the report once, however often `file` ran.
+    events = run("actions", "list", "--json").jsonl()
+    filed = [e for e in events if e["kind"] == "report_filed"]
+    assert len(filed) == 1 and filed[0]["data"]["report_id"] == out["id"]
     listed = run("report", "list", "--json").jsonl()
     assert [r["id"] for r in listed] == [out["id"]]
     status = run("report", "status", str(out["id"]), "--json").jsonl()[0]

@@ -194,3 +194,37 @@ def test_actions_export_hashes(run: Run, history: Settings, tmp_path: Path) -> N
     assert all(line.endswith(",Example,POSITIVE_CLASS,A1") for line in lines[1:])
     missing = run("actions", "export-hashes", "--out", "-", "--tenant", "nobody")
     assert missing.code == 4 and "confirmed" in missing.err
+
+
+def test_actions_sync_bank_catches_up_actioned_cases(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A decision committed without its bank step (a crash) is caught up, once."""
+    home = tmp_path / "home"
+    settings = Settings(home=home, second_review=False)
+    home.mkdir(parents=True, exist_ok=True)
+    store = open_store(settings.effective_database_url, settings=settings)
+    try:
+        cases = SqlCaseStore(store.engine, SqlAuditLog(store.engine), settings)
+        cases.add_reviewer("default", "alice", Role.REVIEWER, "pw-0123456789", actor="test")
+        case, _ = cases.add_finding(
+            _finding(7, DetectionSource.HASH, Subject(SubjectKind.USER, "u7")), actor="test"
+        )
+        cases.claim("default", case.id, "alice")
+        cases.decide(
+            "default",
+            case.id,
+            "alice",
+            outcome=Outcome.VIOLATION,
+            reason_code="csam_known",
+            industry_class=IndustryClass.A1,
+        )
+    finally:
+        store.close()
+    monkeypatch.setenv("CHILDSAFE_SECOND_REVIEW", "false")
+    first = run("actions", "sync-bank", "--json")
+    assert first.code == 0, first.err
+    (out,) = first.jsonl()
+    assert out["actioned_cases"] == 1 and out["confirmed_hashes"] > 0
+    again = run("actions", "sync-bank", "--json").jsonl()[0]
+    assert again["confirmed_hashes"] == out["confirmed_hashes"]

@@ -89,6 +89,7 @@ def _entry_dict(e: OutboxEntry) -> dict[str, Any]:
         "kind": e.event.kind.value,
         "case_id": e.event.case_id,
         "subject": {"kind": e.event.subject_kind, "id": e.event.subject_id},
+        "data": dict(e.event.data),
         "state": e.state.value,
         "attempts": e.attempts,
         "next_attempt_at": _iso(e.next_attempt_at),
@@ -187,6 +188,29 @@ def deliver_cmd(
     if report.dead:
         err_console.print(f"dead-lettered: {', '.join(map(str, report.dead))} (see dead-letters)")
         sys.exit(int(ExitCode.ITEM_ERRORS))
+
+
+@actions.command("sync-bank")
+@click.option("--tenant", help="Tenant (default: the configured default tenant).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def sync_bank_cmd(ctx: click.Context, tenant: str | None, as_json: bool) -> None:
+    """Put every actioned case's confirmed hashes into the tenant's `confirmed` bank.
+
+    Deciding a case does this at once; this command catches up after a crash between the
+    decision and the bank import (idempotent: hashes already there change nothing). Run it
+    from cron beside `actions deliver`.
+    """
+    from childsafe.storage.desk import open_desk
+
+    with open_stores(ctx) as s:
+        tenant = tenant or s.settings.default_tenant
+        seen = open_desk(s.banks, s.settings).sync_confirmed(tenant)
+        live = sum(1 for _ in s.banks.for_tenant(tenant).iter_entries("confirmed")) if seen else 0
+    if as_json:
+        emit_json({"tenant": tenant, "actioned_cases": seen, "confirmed_hashes": live})
+    else:
+        click.echo(f"{seen} actioned case(s) in sync; {live} hash(es) in bank 'confirmed'")
 
 
 @actions.command("list")

@@ -307,6 +307,7 @@ def file_cmd(
         with _client(st.settings, environment) as client:
             result = file_report(st.reports, client, pkg, actor=_actor())
         kept = _preserve(st, pkg)
+        _announce(st, tenant, case_id, result.report)
     out = _report_dict(result.report) | {
         "already_finished": result.already_finished,
         "restarted": list(result.restarted),
@@ -320,6 +321,18 @@ def file_cmd(
         f"report {result.report.id} for case {case_id}: {result.report.state.value}{how}, "
         f"NCMEC report id {result.report.remote_id}"
     )
+
+
+def _announce(st: Stores, tenant: str, case_id: int, filed: FiledReport) -> None:
+    """Queue the ``report_filed`` event for the platform (idempotent: one per report)."""
+    from childsafe.actions.events import report_filed_event
+    from childsafe.storage.actions import SqlOutbox
+
+    if filed.state is not ReportState.FINISHED:
+        return
+    case = st.cases.get(tenant, case_id)
+    outbox = SqlOutbox(st.reports.engine, st.reports.audit)
+    outbox.enqueue(report_filed_event(case, filed.id, filed.destination.value))
 
 
 def _preserve(st: Stores, pkg: ReportPackage) -> int:

@@ -104,6 +104,7 @@ class AppealsMixin(CaseStoreCore):
             conn.execute(update(cases).where(cases.c.id == case.id).values(values))
             details = {"case_id": case.id, "outcome": outcome, "state_to": state.value}
             self._log(conn, tenant, who(lead), "appeal.decide", ("appeal", row.id), details)
+            self._transitioned(conn, case, self._case(conn, tenant, case.id))
             return to_appeal(conn.execute(select(appeals).where(a.id == row.id)).one())
 
     # SLA and closing ------------------------------------------------------------------------

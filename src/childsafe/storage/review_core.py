@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
@@ -45,6 +45,9 @@ def who(reviewer: str) -> str:
     return f"reviewer:{reviewer}"
 
 
+TransitionHook = Callable[[Connection, Case, Case], None]
+
+
 class CaseStoreCore:
     """Engine, audit log, settings, transactions and the loaders the parts share."""
 
@@ -60,6 +63,15 @@ class CaseStoreCore:
         self._write_lock: AbstractContextManager[Any] = (
             threading.Lock() if self._sqlite else nullcontext()
         )
+        # Called as hook(conn, before, after) inside the transaction that moved a case from
+        # one state to another: what must happen with the change or not at all (the action
+        # outbox) hooks in here, so a takedown is never lost between two commits.
+        self.transition_hooks: list[TransitionHook] = []
+
+    def _transitioned(self, conn: Connection, before: Case, after: Case) -> None:
+        if before.state is not after.state:
+            for hook in self.transition_hooks:
+                hook(conn, before, after)
 
     @contextmanager
     def _tx(self) -> Iterator[Connection]:

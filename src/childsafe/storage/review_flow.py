@@ -297,7 +297,9 @@ class WorkflowMixin(CaseStoreCore):
                 "state_to": state.value,
             }
             self._log(conn, tenant, who(reviewer), "case.decide", ("case", case.id), details)
-            return self._case(conn, tenant, case.id)
+            after = self._case(conn, tenant, case.id)
+            self._transitioned(conn, case, after)
+            return after
 
     # reveals --------------------------------------------------------------------------------
 
