@@ -118,6 +118,10 @@ class Settings(BaseSettings):
         ge=1,
         description="How long content waiting for review is kept when no report follows.",
     )
+    keep_review_media: bool = Field(
+        default=True,
+        description="Keep screened images that open a case, encrypted, for the reviewer.",
+    )
     reviewer_daily_reveals: int = Field(
         default=50, ge=0, description="Default per-reviewer limit of media reveals per day."
     )

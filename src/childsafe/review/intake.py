@@ -20,6 +20,7 @@ Findings carry ids, hashes and provenance, never content.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -32,6 +33,9 @@ MINOR_SIGNALS = ("minor", "face_age", "text_risk")
 _GENERATED = {ContentKind.GENERATED_IMAGE, ContentKind.GENERATED_TEXT}
 _IMAGES = {ContentKind.IMAGE, ContentKind.GENERATED_IMAGE}
 _HASH_KEYS = ("md5", "sha1", "sha256", "pdq", "video_md5", "vpdq")
+
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def _key(prefix: str, *parts: str) -> str:
@@ -92,7 +96,9 @@ def from_decision(entry: DecisionEntry, *, confirmed: Collection[str] | None = N
     else:
         source = DetectionSource.CLASSIFIER
     kind = ContentKind(entry.kind)
-    hashes = {"sha256": entry.content_sha256} | ({"pdq": entry.pdq} if entry.pdq else {})
+    # A user report without content says "none" where the hash would be: not a hash.
+    known = entry.content_sha256 if _SHA256.fullmatch(entry.content_sha256 or "") else None
+    hashes = ({"sha256": known} if known else {}) | ({"pdq": entry.pdq} if entry.pdq else {})
     subject = {k: v for k, v in vars_of(entry.subject).items() if v is not None}
     return Finding(
         tenant=entry.tenant,

@@ -18,6 +18,7 @@ ids, reasons and score summaries — never text, bytes or evidence excerpts.
 from __future__ import annotations
 
 import io
+import logging
 import re
 import time
 import uuid
@@ -69,6 +70,7 @@ REASON_CODE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 # A report about a user or a content id with no hash: the log's hash column is required, and a
 # made-up hex value would look like the hash of real content, so it says "none" in plain text.
 NO_CONTENT = "none"
+log = logging.getLogger(__name__)
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -109,6 +111,11 @@ class Screener:
         self.conversations = Conversations(
             max_conversations=max_conversations, factory=conversation_factory
         )
+        # Where decisions that ask for a case go, with the screened bytes (None for text and
+        # user reports): the service points it at the review desk. A failing sink must not
+        # fail the screening: the entry is in the decision log with ``create_case``, and
+        # ``childsafe cases intake --from-decisions`` opens the case from there.
+        self.case_sink: Callable[[DecisionEntry, bytes | None], object] | None = None
 
     # -- public API ------------------------------------------------------------------------
 
@@ -199,7 +206,16 @@ class Screener:
             note=reason_code,
         )
         self.decision_log.record(entry)
+        self._to_case(entry, None)
         return entry
+
+    def _to_case(self, entry: DecisionEntry, data: bytes | None) -> None:
+        if not entry.create_case or self.case_sink is None:
+            return
+        try:
+            self.case_sink(entry, data)
+        except Exception:  # logged with its id; the decision log still holds the request
+            log.exception("decision %s: case intake failed (run cases intake)", entry.request_id)
 
     def sync(self, tenant: str) -> list[SyncResult]:
         """Bring ``tenant``'s bank indexes up to date now (after an import, say)."""
@@ -312,30 +328,30 @@ class Screener:
         ]
         reasons = tuple(dict.fromkeys([*outcome.reasons, *prepared.notes, *matched.notes]))
         ref = PolicyRef(policy.name, policy.version)
-        self.decision_log.record(
-            DecisionEntry(
-                request_id=rid,
-                tenant=request.tenant,
-                created_at=datetime.now(UTC),
-                source=source,
-                kind=kind,
-                decision=outcome.decision,
-                reasons=reasons,
-                policy=ref,
-                content_sha256=prepared.sha256,
-                pdq=prepared.pdq,
-                subject=request.subject,
-                match_summary=tuple(
-                    f"{m.bank}:{m.hash_type}:{m.entry_id}:{m.distance}" for m in matched.matches
-                ),
-                score_summary={
-                    f"{r.classifier}.{label}": round(float(score), 6)
-                    for r in results
-                    for label, score in r.scores.items()
-                },
-                create_case=outcome.create_case,
-            )
+        entry = DecisionEntry(
+            request_id=rid,
+            tenant=request.tenant,
+            created_at=datetime.now(UTC),
+            source=source,
+            kind=kind,
+            decision=outcome.decision,
+            reasons=reasons,
+            policy=ref,
+            content_sha256=prepared.sha256,
+            pdq=prepared.pdq,
+            subject=request.subject,
+            match_summary=tuple(
+                f"{m.bank}:{m.hash_type}:{m.entry_id}:{m.distance}" for m in matched.matches
+            ),
+            score_summary={
+                f"{r.classifier}.{label}": round(float(score), 6)
+                for r in results
+                for label, score in r.scores.items()
+            },
+            create_case=outcome.create_case,
         )
+        self.decision_log.record(entry)
+        self._to_case(entry, request.data)
         return ScreenVerdict(
             request_id=rid,
             decision=outcome.decision,

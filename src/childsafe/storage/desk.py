@@ -31,7 +31,10 @@ from childsafe.actions.events import actioned_events, restore_event
 from childsafe.actions.reupload import ReuploadGuard
 from childsafe.config import Settings
 from childsafe.errors import ChildsafeError
+from childsafe.evidence.base import Purpose
 from childsafe.review.base import Appeal, Case, CaseFilter, CaseState
+from childsafe.review.intake import from_decision
+from childsafe.screening.base import DecisionEntry
 from childsafe.storage.actions import SqlHashLedger, SqlOutbox
 from childsafe.storage.audit import SqlAuditLog
 from childsafe.storage.evidence import SqlEvidenceStore
@@ -102,8 +105,51 @@ class Desk:
                 return seen
             offset += 500
 
+    def intake_decision(self, entry: DecisionEntry, data: bytes | None = None) -> Case:
+        """Open (or join) the case a decision asked for; the screened bytes, when given and
+        ``Settings.keep_review_media`` is on, go into the evidence store first (encrypted,
+        purpose ``review``: destroyed after ``review_media_retention_days`` unless reported),
+        so a reviewer can see what was decided on. Idempotent per decision."""
+        finding = from_decision(entry)
+        evidence_id = None
+        if data and self.settings.keep_review_media:
+            existing = self.cases.find_item(entry.tenant, finding.dedupe_key)
+            if existing is not None:
+                return self.cases.get(entry.tenant, existing.case_id)
+            record = self.evidence.put(
+                entry.tenant,
+                data,
+                purpose=Purpose.REVIEW,
+                item_ref=entry.request_id,
+                actor=SCREENING,
+                content_type=_content_type(data),
+            )
+            evidence_id = record.id
+        case, _ = self.cases.add_finding(finding, actor=SCREENING, evidence_id=evidence_id)
+        return case
+
     def close(self) -> None:
         self.store.close()
+
+
+SCREENING = "system:screening"
+
+
+_MAGIC = (
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"GIF8", "image/gif"),
+)
+
+
+def _content_type(data: bytes) -> str:
+    """The media type the console needs to show the evidence (by magic bytes, not trust)."""
+    for magic, media_type in _MAGIC:
+        if data.startswith(magic):
+            return media_type
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return "application/octet-stream"
 
 
 def _enqueue_consequences(outbox: SqlOutbox) -> Any:

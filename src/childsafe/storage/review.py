@@ -238,6 +238,17 @@ class SqlCaseStore(WorkflowMixin, AppealsMixin, CaseStore):
             rows = conn.execute(select(case_items).where(ci.case_id == case_id).order_by(ci.id))
             return to_items(conn, rows)
 
+    def find_item(self, tenant: str, dedupe_key: str | None) -> CaseItem | None:
+        """The item stored under ``dedupe_key``, if any (intake checks before keeping media)."""
+        if dedupe_key is None:
+            return None
+        ci = case_items.c
+        with self.engine.connect() as conn:
+            q = select(case_items).where(ci.tenant == tenant, ci.dedupe_key == dedupe_key)
+            rows = conn.execute(q).all()
+            found = to_items(conn, rows)
+        return found[0] if found else None
+
     def item(self, tenant: str, item_id: int) -> CaseItem:
         ci = case_items.c
         with self.engine.connect() as conn:

@@ -25,6 +25,7 @@ from childsafe.config import Settings
 from childsafe.screening.screener import Screener
 from childsafe.storage import SqlBankStore
 from childsafe.web import errors
+from childsafe.web.console import mount_console
 from childsafe.web.limits import BodyLimitMiddleware
 from childsafe.web.requestid import RequestIdMiddleware
 from childsafe.web.routes import ROUTERS
@@ -83,6 +84,7 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router)
     errors.install(app)
+    mount_console(app, settings)  # /console: the review UI (issue 6)
     # add_middleware wraps: the last added is the outermost.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(RequestIdMiddleware)

@@ -24,6 +24,7 @@ from childsafe.banks.base import BankStore
 from childsafe.config import Settings
 from childsafe.screening.screener import Screener
 from childsafe.storage import SqlBankStore, open_store
+from childsafe.storage.desk import Desk, open_desk
 from childsafe.tenancy.base import AccessStore
 from childsafe.web.limits import RateLimiter
 
@@ -52,6 +53,7 @@ class Services:
     limiter: RateLimiter
     owns_store: bool = False
     warmup: Warmup = field(default_factory=Warmup)
+    desk: Desk | None = None  # review, evidence, reports, actions (see storage/desk.py)
 
     @property
     def access(self) -> AccessStore:
@@ -111,8 +113,11 @@ def build_services(
                 index_dir=index_root(settings),
             )
         limiter = RateLimiter(settings.rate_limit_per_minute)
+        desk = open_desk(store, settings)
+        if screener.case_sink is None:
+            screener.case_sink = desk.intake_decision
     except Exception:
         if owns:
             store.close()
         raise
-    return Services(settings, store, screener, limiter, owns_store=owns)
+    return Services(settings, store, screener, limiter, owns_store=owns, desk=desk)
